@@ -1,0 +1,60 @@
+# Eventara. `make run` starts the service on its embedded defaults;
+# `make test` runs every test (Go with -race, fuzz seeds, black-box tests
+# with real clients, browser tests).
+
+GO       ?= go
+BIN      := bin/eventara
+PKGS     := ./...
+FUZZTIME ?= 10s
+NPM_DIRS := web test/js test/browser
+
+.PHONY: run build web test test-go test-deps fuzz fuzz-short bench lint clean
+
+run: build
+	./$(BIN)
+
+build: web
+	$(GO) build -o $(BIN) ./cmd/eventara
+
+# The dashboard, built with Vite and embedded in the binary.
+web:
+	@if [ -f web/package.json ]; then \
+		cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build; \
+	fi
+
+# Node packages of the real-client and browser tests (pinned by lock files).
+test-deps:
+	@for d in test/js test/browser; do \
+		if [ -f $$d/package.json ] && [ ! -d $$d/node_modules ]; then (cd $$d && npm ci --no-audit --no-fund) || exit 1; fi; \
+	done
+
+test: build test-deps
+	EVENTARA_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(MAKE) fuzz-short
+
+test-go:
+	$(GO) test -race -count=1 $(PKGS)
+
+# Every fuzz target, briefly (make test) or longer (make fuzz FUZZTIME=5m).
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; exit 1; }; \
+		done; \
+	done
+
+# Benchmarks and load runs; they print figures and assert nothing.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	./scripts/bench.sh ./$(BIN)
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf bin web/dist/assets web/dist/index.html

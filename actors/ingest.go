@@ -1,0 +1,161 @@
+package actors
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+
+	"github.com/eventara/eventara/protocol/event"
+)
+
+// Appender is what the ingest actor needs of the journal.
+type Appender interface {
+	Append(recs []event.Record) error
+}
+
+// ingestActor owns journal appends. It stamps each event with its ID and
+// receive time in arrival order, and does group commit: while one group is
+// being synced, requests that arrive wait in pending; when the sync ends,
+// the next group (everything pending, up to maxGroup events) goes in one
+// synced batch. Only after a group is durable are its records handed to the
+// aggregator and its requests answered: persist before publish.
+//
+// Bounded: pending holds at most maxPending events; a request that would
+// pass it is refused at once with ErrOverloaded.
+type ingestActor struct {
+	sys        *System
+	journal    Appender
+	aggregator *actor.PID
+	ids        *event.Generator
+	lastID     event.ID
+
+	pending       []*ingestRequest
+	pendingEvents int
+	inFlight      bool
+	maxPending    int
+	maxGroup      int
+	log           zerolog.Logger
+}
+
+func (a *ingestActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.log = actorLog(a.sys.log, ctx)
+	case *ingestRequest:
+		n := len(m.events)
+		if m.reset {
+			n = 1
+		}
+		if a.pendingEvents+n > a.maxPending {
+			m.reply <- ingestResult{err: ErrOverloaded}
+			return
+		}
+		a.pending = append(a.pending, m)
+		a.pendingEvents += n
+		a.startCommit(ctx)
+	case *commitDone:
+		a.inFlight = false
+		if m.err != nil {
+			a.log.Error().Err(m.err).Int("records", len(m.recs)).Msg("journal append failed")
+			a.sys.journalErr.Store(errString(m.err))
+			for _, r := range m.group {
+				r.reply <- ingestResult{err: fmt.Errorf("%w: %v", ErrJournal, m.err)}
+			}
+		} else {
+			a.sys.journalErr.Store(errString(nil))
+			ctx.Send(a.aggregator, &applyBatch{recs: m.recs})
+			i := 0
+			for _, r := range m.group {
+				if r.reset {
+					r.reply <- ingestResult{}
+					i++
+					continue
+				}
+				evs := make([]event.Event, len(r.events))
+				for j := range evs {
+					evs[j] = m.recs[i].Event
+					i++
+				}
+				r.reply <- ingestResult{events: evs}
+			}
+		}
+		a.startCommit(ctx)
+	}
+}
+
+// startCommit hands the next group to a journal writer goroutine unless one
+// is already in flight.
+func (a *ingestActor) startCommit(ctx actor.Context) {
+	if a.inFlight || len(a.pending) == 0 {
+		return
+	}
+	var group []*ingestRequest
+	var recs []event.Record
+	n := 0
+	for len(a.pending) > 0 {
+		r := a.pending[0]
+		size := len(r.events)
+		if r.reset {
+			size = 1
+		}
+		if n > 0 && n+size > a.maxGroup {
+			break
+		}
+		a.pending[0] = nil
+		a.pending = a.pending[1:]
+		a.pendingEvents -= size
+		n += size
+		group = append(group, r)
+		now := a.sys.now()
+		if r.reset {
+			recs = append(recs, event.Record{Kind: event.KindReset, Event: event.Event{ID: a.nextID(now), ReceivedAt: now}})
+			continue
+		}
+		for _, e := range r.events {
+			e.ID = a.nextID(now)
+			e.ReceivedAt = now
+			if e.Timestamp.IsZero() {
+				e.Timestamp = now
+			}
+			recs = append(recs, event.Record{Kind: event.KindEvent, Event: e})
+		}
+	}
+	if len(a.pending) == 0 {
+		a.pending = nil // let the backing array go
+	}
+	a.inFlight = true
+	self := ctx.Self()
+	root := a.sys.root
+	j := a.journal
+	go func() {
+		err := j.Append(recs)
+		root.Send(self, &commitDone{group: group, recs: recs, err: err})
+	}()
+}
+
+// nextID returns an ID greater than every ID journaled before, even when the
+// wall clock has stepped back since the last one (or since a restart).
+func (a *ingestActor) nextID(now time.Time) event.ID {
+	id := a.ids.New(now)
+	if bytes.Compare(id[:], a.lastID[:]) <= 0 {
+		id = a.lastID
+		for i := len(id) - 1; i >= 0; i-- {
+			id[i]++
+			if id[i] != 0 {
+				break
+			}
+		}
+	}
+	a.lastID = id
+	return id
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

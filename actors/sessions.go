@@ -1,0 +1,129 @@
+package actors
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+)
+
+// openTimeout bounds how long Sessions.Open waits for the session manager
+// to spawn a connection actor.
+const openTimeout = 5 * time.Second
+
+// sessionManager implements Sessions: it asks the session-manager actor
+// ("sessions", under the root) to spawn one connection actor per client
+// session as its child.
+type sessionManager struct {
+	sys *System
+	cfg SessionConfig
+	pid *actor.PID
+	// draining is set by stopSessions before the manager is stopped, so
+	// that the connection actors it stops close their clients with 1001
+	// (going away) rather than 1011 (a crash). It is the one mutable value
+	// the connection actors read.
+	draining atomic.Bool
+}
+
+// newSessions returns the Sessions that transport uses to open one
+// connection actor per client session (children of a session-manager actor
+// it spawns).
+func newSessions(s *System) (Sessions, error) {
+	m := &sessionManager{sys: s, cfg: s.cfg.Sessions.withDefaults()}
+	// A connection actor that panics is stopped, not restarted: its
+	// protocol state (version, subscriptions, decoder) cannot be rebuilt,
+	// so the client is closed with 1011 and reconnects.
+	// protoactor logs the decision with the child's path; the connection
+	// actor logs its own close (see connectionActor.stopping).
+	stopOnFailure := actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive {
+		return actor.StopDirective
+	})
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return &sessionManagerActor{m: m}
+	}, actor.WithSupervisor(stopOnFailure))
+	pid, err := s.root.SpawnNamed(props, "sessions")
+	if err != nil {
+		return nil, err
+	}
+	m.pid = pid
+	return m, nil
+}
+
+// Open spawns the connection actor for conn. When the system is stopping
+// it closes conn at once and returns a Session that ignores everything.
+func (m *sessionManager) Open(conn ClientConn) Session {
+	if !m.draining.Load() {
+		res, err := m.sys.root.RequestFuture(m.pid, &openSession{conn: conn}, openTimeout).Result()
+		if pid, ok := res.(*actor.PID); ok && err == nil {
+			return &session{root: m.sys.root, pid: pid}
+		}
+	}
+	conn.Close(closeGoingAway, "Server shutting down")
+	return closedSession{}
+}
+
+// stopSessions closes every client session with 1001 and stops the
+// session manager and all its connection actors, waiting for them.
+func stopSessions(s *System) {
+	m, ok := s.sessions.(*sessionManager)
+	if !ok || m == nil {
+		return
+	}
+	m.draining.Store(true)
+	if err := s.root.PoisonFuture(m.pid).Wait(); err != nil {
+		s.log.Warn().Err(err).Msg("stop sessions")
+	}
+}
+
+// sessionManagerActor is the parent of every connection actor.
+type sessionManagerActor struct {
+	m    *sessionManager
+	log  zerolog.Logger
+	next uint64
+}
+
+func (a *sessionManagerActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		a.log = actorLog(a.m.sys.log, ctx)
+	case *openSession:
+		a.next++
+		c := &connectionActor{sys: a.m.sys, cfg: &a.m.cfg, draining: &a.m.draining, conn: msg.conn, sessionID: newSessionID()}
+		pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return c }), "conn-"+strconv.FormatUint(a.next, 10))
+		if err != nil {
+			a.log.Error().Err(err).Msg("spawn connection actor")
+			ctx.Respond(err)
+			return
+		}
+		ctx.Respond(pid)
+	}
+}
+
+// session is the Session transport holds: it turns calls into messages to
+// the connection actor (Send never blocks: mailboxes are unbounded, and a
+// connection actor's inbound data is bounded by the stomp decoder limits
+// and by transport's own message limits).
+type session struct {
+	root *actor.RootContext
+	pid  *actor.PID
+}
+
+func (s *session) Receive(data []byte) { s.root.Send(s.pid, &inbound{data: data}) }
+func (s *session) Closed()             { s.root.Send(s.pid, &clientGone{}) }
+
+// closedSession is what Open returns once the system is stopping.
+type closedSession struct{}
+
+func (closedSession) Receive([]byte) {}
+func (closedSession) Closed()        {}
+
+// newSessionID returns the session header value: 16 random hex digits.
+func newSessionID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

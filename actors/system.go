@@ -1,0 +1,295 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+
+	"github.com/eventara/eventara/journal"
+	"github.com/eventara/eventara/protocol/event"
+	"github.com/eventara/eventara/snapshots"
+)
+
+// Config configures the actor system. Zero values are documented defaults.
+type Config struct {
+	Log zerolog.Logger
+	// Journal is the durable log; required.
+	Journal *journal.Journal
+	// Snapshots bounds the metrics state.
+	Snapshots snapshots.Config
+	// Tick is the snapshot interval. Zero means one second.
+	Tick time.Duration
+	// CheckpointInterval is how often state is checkpointed while events
+	// arrive. Zero means 30 seconds.
+	CheckpointInterval time.Duration
+	// CheckpointEvents forces a checkpoint after this many records since the
+	// last one, so start-up never replays more. Zero means 1,000,000.
+	CheckpointEvents int
+	// Retention is how long events stay queryable. Zero means 7 days.
+	Retention time.Duration
+	// MaxPendingEvents bounds the events waiting for the journal; past it
+	// ingestion answers ErrOverloaded. Zero means 200,000.
+	MaxPendingEvents int
+	// MaxGroupEvents bounds one group commit. Zero means 50,000.
+	MaxGroupEvents int
+	// Sessions configures STOMP client sessions.
+	Sessions SessionConfig
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.Tick <= 0 {
+		c.Tick = time.Second
+	}
+	if c.CheckpointInterval <= 0 {
+		c.CheckpointInterval = 30 * time.Second
+	}
+	if c.CheckpointEvents <= 0 {
+		c.CheckpointEvents = 1_000_000
+	}
+	if c.Retention <= 0 {
+		c.Retention = 7 * 24 * time.Hour
+	}
+	if c.MaxPendingEvents <= 0 {
+		c.MaxPendingEvents = 200_000
+	}
+	if c.MaxGroupEvents <= 0 {
+		c.MaxGroupEvents = 50_000
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// System is the running actor tree. Its exported methods are what transport
+// and cmd use; nothing outside this package sees protoactor.
+type System struct {
+	cfg     Config
+	log     zerolog.Logger
+	as      *actor.ActorSystem
+	root    *actor.RootContext
+	started time.Time
+
+	ingest     *actor.PID
+	aggregator *actor.PID
+	scheduler  *actor.PID
+	// topic is the /topic/metrics actor; the aggregator sends it a
+	// *SnapshotReady per tick.
+	topic    *actor.PID
+	sessions Sessions
+
+	// latest is the newest snapshot, for GET /api/v1/metrics.
+	latest atomic.Pointer[snapshots.Snapshot]
+	// journalErr is the last append's error text, "" when it succeeded.
+	journalErr atomic.Value
+	// tickBuild is the last snapshot build time in nanoseconds.
+	tickBuild atomic.Int64
+	// checkpointAt is the last checkpoint's time in Unix ms (0: none yet).
+	checkpointAt atomic.Int64
+	stopped      atomic.Bool
+}
+
+// Start recovers the metrics state from the journal (newest checkpoint plus
+// the tail after it) and starts the actor tree: ingest, aggregator with its
+// windows, scheduler, topic and the session manager.
+func Start(cfg Config) (*System, error) {
+	if cfg.Journal == nil {
+		return nil, errors.New("actors: Config.Journal is required")
+	}
+	cfg.setDefaults()
+	s := &System{cfg: cfg, log: cfg.Log, started: cfg.Now()}
+	s.journalErr.Store("")
+
+	specs := snapshots.StandardWindows()
+	rec, err := recoverState(cfg.Journal, cfg.Snapshots, specs, cfg.Now(), cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	s.as = actor.NewActorSystem(actor.WithLoggerFactory(protoLogger(cfg.Log)))
+	s.root = s.as.Root
+
+	if s.topic, err = spawnTopic(s); err != nil {
+		return nil, fmt.Errorf("spawn topic: %w", err)
+	}
+	agg := &aggregatorActor{sys: s, totals: rec.totals, specs: specs, initial: rec.windows, lastApplied: rec.lastID}
+	if s.aggregator, err = s.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return agg }), "aggregator"); err != nil {
+		return nil, fmt.Errorf("spawn aggregator: %w", err)
+	}
+	ing := &ingestActor{sys: s, journal: cfg.Journal, aggregator: s.aggregator, ids: event.NewGenerator(),
+		lastID: rec.lastID, maxPending: cfg.MaxPendingEvents, maxGroup: cfg.MaxGroupEvents}
+	if s.ingest, err = s.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return ing }), "ingest"); err != nil {
+		return nil, fmt.Errorf("spawn ingest: %w", err)
+	}
+	// The first snapshot is built at once, so GET /api/v1/metrics never
+	// waits for the first tick.
+	s.root.Send(s.aggregator, &Tick{Now: cfg.Now()})
+	sched := &schedulerActor{sys: s, target: s.aggregator, interval: cfg.Tick}
+	if s.scheduler, err = s.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return sched }), "scheduler"); err != nil {
+		return nil, fmt.Errorf("spawn scheduler: %w", err)
+	}
+	if s.sessions, err = newSessions(s); err != nil {
+		return nil, fmt.Errorf("start sessions: %w", err)
+	}
+	return s, nil
+}
+
+func (s *System) now() time.Time { return s.cfg.Now() }
+
+// Ingest journals events and returns them as stamped (ID, ReceivedAt,
+// Timestamp). A nil error means every event is durable and will be counted.
+func (s *System) Ingest(ctx context.Context, events []event.Event) ([]event.Event, error) {
+	res, err := s.request(ctx, &ingestRequest{events: events, reply: make(chan ingestResult, 1)})
+	return res.events, err
+}
+
+// Reset journals a reset of the metrics; once it returns nil the totals and
+// windows restart from zero, and a restart does not undo it.
+func (s *System) Reset(ctx context.Context) error {
+	if _, err := s.request(ctx, &ingestRequest{reset: true, reply: make(chan ingestResult, 1)}); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	s.root.Send(s.aggregator, &rebuild{done: done})
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return nil // the reset is durable; the snapshot follows on the next tick
+	}
+}
+
+func (s *System) request(ctx context.Context, r *ingestRequest) (ingestResult, error) {
+	if s.stopped.Load() {
+		return ingestResult{}, ErrStopped
+	}
+	s.root.Send(s.ingest, r)
+	select {
+	case res := <-r.reply:
+		return res, res.err
+	case <-ctx.Done():
+		return ingestResult{}, ctx.Err()
+	}
+}
+
+// Latest returns the newest snapshot (never nil once Start returned and the
+// first tick ran; nil only in the first instants).
+func (s *System) Latest() *snapshots.Snapshot { return s.latest.Load() }
+
+// WaitLatest waits until a first snapshot exists.
+func (s *System) WaitLatest(ctx context.Context) (*snapshots.Snapshot, error) {
+	for {
+		if snap := s.latest.Load(); snap != nil {
+			return snap, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// Sessions is what transport uses to open client sessions.
+func (s *System) Sessions() Sessions { return s.sessions }
+
+// GetEvent returns one event within the retention, or journal.ErrNotFound.
+func (s *System) GetEvent(id event.ID) (event.Event, error) {
+	e, err := s.cfg.Journal.Get(id)
+	if err != nil {
+		return e, err
+	}
+	if e.ReceivedAt.Before(s.retentionStart()) {
+		return event.Event{}, journal.ErrNotFound
+	}
+	return e, nil
+}
+
+// ListEvents returns a page of events within the retention, newest first.
+func (s *System) ListEvents(page, size int) ([]event.Event, bool, error) {
+	return s.cfg.Journal.List(page, size, s.retentionStart())
+}
+
+// ListEventsByType is ListEvents for one event type.
+func (s *System) ListEventsByType(eventType string, page, size int) ([]event.Event, bool, error) {
+	return s.cfg.Journal.ListByType(eventType, page, size, s.retentionStart())
+}
+
+func (s *System) retentionStart() time.Time { return s.now().Add(-s.cfg.Retention) }
+
+// Health is the state a health check reports.
+type Health struct {
+	Up             bool
+	JournalError   string
+	Uptime         time.Duration
+	LastSnapshot   time.Time
+	LastCheckpoint time.Time
+}
+
+// Health probes the journal and reports the system's state.
+func (s *System) Health() Health {
+	h := Health{Up: true, Uptime: s.now().Sub(s.started)}
+	if err := s.cfg.Journal.Probe(); err != nil {
+		h.Up, h.JournalError = false, err.Error()
+	} else if last, _ := s.journalErr.Load().(string); last != "" {
+		h.Up, h.JournalError = false, last
+	}
+	if snap := s.latest.Load(); snap != nil {
+		h.LastSnapshot = snap.BuiltAt
+	}
+	if ms := s.checkpointAt.Load(); ms > 0 {
+		h.LastCheckpoint = time.UnixMilli(ms)
+	}
+	if s.stopped.Load() {
+		h.Up = false
+	}
+	return h
+}
+
+// Stop stops the actors in order: no new work, sessions closed, the ingest
+// actor drained, a last tick and checkpoint, then the rest. (protoactor's
+// own Shutdown stops no actor.) The journal is closed by the caller after.
+func (s *System) Stop(ctx context.Context) error {
+	if !s.stopped.CompareAndSwap(false, true) {
+		return nil
+	}
+	var errs []error
+	stop := func(pid *actor.PID) {
+		if pid == nil {
+			return
+		}
+		if err := s.root.PoisonFuture(pid).Wait(); err != nil {
+			errs = append(errs, fmt.Errorf("stop %s: %w", pid.Id, err))
+		}
+	}
+	stop(s.scheduler)
+	// Poison queues behind every ingest request already sent; in-flight
+	// commits finish and are applied before the aggregator is stopped.
+	stop(s.ingest)
+	if err := s.finalCheckpoint(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	stop(s.aggregator)
+	stopSessions(s)
+	stop(s.topic)
+	s.as.Shutdown()
+	return errors.Join(errs...)
+}
+
+// finalCheckpoint asks the aggregator for a checkpoint of everything applied
+// and waits for it to be written.
+func (s *System) finalCheckpoint(ctx context.Context) error {
+	done := make(chan error, 1)
+	s.root.Send(s.aggregator, &finalCheckpoint{done: done})
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("final checkpoint: %w", ctx.Err())
+	}
+}

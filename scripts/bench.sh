@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Load runs behind `make bench`: each starts the real binary on a free
+# loopback port with a temporary data directory and prints figures.
+# Usage: scripts/bench.sh ./bin/eventara [ingest|fanout|recovery|all]
+set -euo pipefail
+BIN=${1:?usage: bench.sh BINARY [ingest|fanout|recovery|all]}
+WHAT=${2:-all}
+BENCH=$(mktemp -d)/eventara-bench
+go build -o "$BENCH" ./cmd/eventara-bench
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+start_server() { # start_server DATA_DIR [flags...]; sets PID and URL
+  local dir=$1; shift
+  local port; port=$(free_port)
+  URL="http://127.0.0.1:$port"
+  "$BIN" --addr "127.0.0.1:$port" --data-dir "$dir" --log-level warn "$@" >"$dir.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 1 400); do
+    curl -fsS "$URL/api/v1/events/health" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "server did not start"; cat "$dir.log"; exit 1
+}
+
+stop_server() { kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+
+if [[ $WHAT == ingest || $WHAT == all ]]; then
+  echo "== ingest: single-event POSTs over 64 keep-alive connections"
+  d=$(mktemp -d); start_server "$d/data"
+  "$BENCH" ingest --url "$URL" --conns 64 --batch 1 --duration 10s --server-pid "$PID"
+  stop_server
+  echo "== ingest: batches of 1,000 events over 8 connections"
+  d=$(mktemp -d); start_server "$d/data"
+  "$BENCH" ingest --url "$URL" --conns 8 --batch 1000 --duration 10s --server-pid "$PID"
+  stop_server
+fi
+
+if [[ $WHAT == fanout || $WHAT == all ]]; then
+  for n in 1000 5000 10000; do
+    for tr in websocket sockjs; do
+      echo "== fanout: $n subscribers over $tr"
+      d=$(mktemp -d); start_server "$d/data"
+      ( ulimit -n 65536 2>/dev/null || true; "$BENCH" fanout --url "$URL" --subscribers "$n" --transport "$tr" --duration 20s --server-pid "$PID" --realistic ) || true
+      stop_server
+    done
+  done
+fi
+
+if [[ $WHAT == recovery || $WHAT == all ]]; then
+  echo "== recovery: start-up after 10,000,000 journaled events"
+  d=$(mktemp -d); start_server "$d/data"
+  "$BENCH" ingest --url "$URL" --conns 8 --batch 1000 --duration 300s --max-events 10000000 --server-pid "$PID"
+  kill -KILL "$PID"; wait "$PID" 2>/dev/null || true
+  t0=$(date +%s.%N); start_server "$d/data"; t1=$(date +%s.%N)
+  printf '  start-up after kill -9: %.2f s (until health answers)\n' "$(echo "$t1 - $t0" | bc)"
+  grep -o '"replayed":[0-9]*' "$d/data.log" | tail -1 | sed 's/^/  /'
+  stop_server
+  t0=$(date +%s.%N); start_server "$d/data"; t1=$(date +%s.%N)
+  printf '  start-up after SIGTERM: %.2f s\n' "$(echo "$t1 - $t0" | bc)"
+  stop_server
+  du -sh "$d/data" | sed 's/^/  journal size: /'
+fi

@@ -1,0 +1,257 @@
+// Helpers for the browser tests: start the real binary on a free port with a
+// temporary data dir, a path-prefix reverse proxy, and headless chromium.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '../..');
+export const artifactsDir = path.join(repoRoot, 'test', 'artifacts');
+export const binPath = path.resolve(here, process.env.EVENTARA_BIN || '../../bin/eventara');
+export const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+/** The launch flags this machine needs (see .library/env/machines/go.md). */
+export const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** waitFor polls fn until it returns a truthy value or the deadline passes. */
+export async function waitFor(fn, { timeout = 5000, interval = 100, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${last})`);
+    await sleep(interval);
+  }
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * EventaraServer runs bin/eventara; start() again after stop() restarts it on
+ * the same port and data dir, as a restarted service would be.
+ */
+export class EventaraServer {
+  constructor(port, dataDir) {
+    this.port = port;
+    this.dataDir = dataDir;
+    this.url = `http://127.0.0.1:${port}`;
+    this.log = '';
+    this.proc = null;
+  }
+
+  static async create() {
+    if (!fs.existsSync(binPath)) {
+      throw new Error(`no binary at ${binPath}: build it (make build) or set EVENTARA_BIN`);
+    }
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'eventara-browser-'));
+    return new EventaraServer(await freePort(), dataDir);
+  }
+
+  async start() {
+    const proc = spawn(binPath, ['--addr', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.proc = proc;
+    const append = (d) => {
+      this.log = (this.log + d).slice(-20000);
+    };
+    proc.stdout.on('data', append);
+    proc.stderr.on('data', append);
+    const exited = new Promise((resolve) => proc.once('exit', (code, sig) => resolve({ code, sig })));
+    this.exited = exited;
+    let dead = null;
+    exited.then((e) => (dead = e));
+    await waitFor(
+      async () => {
+        if (dead) throw new Error(`eventara exited early (${JSON.stringify(dead)}):\n${this.log}`);
+        const res = await fetch(`${this.url}/api/v1/metrics`);
+        return res.ok;
+      },
+      { timeout: 20000, what: `eventara on ${this.url}` },
+    ).catch((err) => {
+      if (dead) throw new Error(`eventara exited early (${JSON.stringify(dead)}):\n${this.log}`);
+      throw err;
+    });
+  }
+
+  async stop() {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGTERM');
+    const done = await Promise.race([this.exited, sleep(10000).then(() => null)]);
+    if (!done) {
+      proc.kill('SIGKILL');
+      await this.exited;
+    }
+    this.proc = null;
+  }
+
+  async cleanup() {
+    await this.stop();
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** postEvents POSTs each event and checks it was accepted. */
+  async postEvents(events) {
+    for (const e of events) {
+      const res = await fetch(`${this.url}/api/v1/events`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(e),
+      });
+      if (res.status !== 202) throw new Error(`POST /api/v1/events ${JSON.stringify(e)}: ${res.status} ${await res.text()}`);
+    }
+  }
+
+  async metrics() {
+    const res = await fetch(`${this.url}/api/v1/metrics`);
+    if (!res.ok) throw new Error(`GET /api/v1/metrics: ${res.status}`);
+    return res.json();
+  }
+}
+
+/**
+ * startPrefixProxy serves upstream under /prefix/, stripping the prefix,
+ * HTTP and WebSocket upgrades alike, as nginx's `location /prefix/ {
+ * proxy_pass http://upstream/; }` does.
+ */
+export async function startPrefixProxy(upstreamPort, prefix = '/eventara') {
+  const strip = (url) => (url.startsWith(prefix + '/') ? url.slice(prefix.length) : null);
+  const server = http.createServer((req, res) => {
+    if (req.url === prefix) {
+      res.writeHead(301, { Location: prefix + '/' });
+      return res.end();
+    }
+    const p = strip(req.url);
+    if (p === null) {
+      res.writeHead(404);
+      return res.end('outside the proxied prefix');
+    }
+    const up = http.request(
+      { host: '127.0.0.1', port: upstreamPort, path: p, method: req.method, headers: req.headers },
+      (ur) => {
+        res.writeHead(ur.statusCode, ur.headers);
+        ur.pipe(res);
+      },
+    );
+    up.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(up);
+  });
+  server.on('upgrade', (req, sock, head) => {
+    const p = strip(req.url);
+    if (p === null) return sock.destroy();
+    const up = net.connect(upstreamPort, '127.0.0.1', () => {
+      const lines = [`${req.method} ${p} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      up.write(lines.join('\r\n') + '\r\n\r\n');
+      if (head?.length) up.write(head);
+      up.pipe(sock);
+      sock.pipe(up);
+    });
+    up.on('error', () => sock.destroy());
+    sock.on('error', () => up.destroy());
+  });
+  const port = await freePort();
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${port}${prefix}/`,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections?.();
+        server.close(r);
+      }),
+  };
+}
+
+/** launchBrowser starts headless chromium with a fresh profile. */
+export async function launchBrowser() {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'eventara-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: chromiumArgs,
+    viewport: { width: 1600, height: 1000 },
+    locale: 'en-US',
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** watchConsole records console errors and uncaught exceptions of a page. */
+export function watchConsole(page) {
+  const errors = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  return errors;
+}
+
+/** Dashboard reads the page through its data-testid hooks. */
+export class Dashboard {
+  constructor(page) {
+    this.page = page;
+  }
+  state() {
+    return this.page.getAttribute('[data-testid=connection-state]', 'data-state');
+  }
+  async waitState(state, timeout) {
+    await this.page.waitForSelector(`[data-testid=connection-state][data-state=${state}]`, { timeout });
+  }
+  async number(testId) {
+    const v = await this.page.getAttribute(`[data-testid=${testId}]`, 'data-value', { timeout: 1000 });
+    return v === null ? NaN : Number(v);
+  }
+  async total() {
+    return this.number('total-events');
+  }
+  async chart() {
+    const el = this.page.locator('[data-testid=rate-chart]');
+    return {
+      points: Number(await el.getAttribute('data-points')),
+      lastAvg: Number((await el.getAttribute('data-last-avg')) || 0),
+      image: await this.page.evaluate(() => document.querySelector('[data-testid=rate-chart] canvas')?.toDataURL() ?? ''),
+    };
+  }
+  lastUpdated() {
+    return this.page.textContent('[data-testid=last-updated]');
+  }
+}

@@ -1,0 +1,263 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the eventara executable under test.
+var binary string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	binary = os.Getenv("EVENTARA_BIN")
+	if binary == "" {
+		dir, err := os.MkdirTemp("", "eventara-bin")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		binary = filepath.Join(dir, "eventara")
+		cmd := exec.Command("go", "build", "-o", binary, "../cmd/eventara")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build eventara:", err)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+// server is one running eventara process.
+type server struct {
+	t       testing.TB
+	addr    string // host:port
+	dataDir string
+	args    []string
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	exited  chan struct{}
+	exitErr error
+}
+
+// syncBuffer collects a process's output safely.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServer starts eventara on a free port with a fresh data directory
+// and waits until its health check answers.
+func startServer(t testing.TB, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, dataDir: t.TempDir(), args: args}
+	s.start()
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+// start (re)starts the process on a new free port, same data directory.
+func (s *server) start() {
+	s.t.Helper()
+	s.addr = freePort(s.t)
+	args := append([]string{"--addr", s.addr, "--data-dir", s.dataDir, "--log-level", "info"}, s.args...)
+	s.cmd = exec.Command(binary, args...)
+	s.logs = &syncBuffer{}
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("start eventara: %v", err)
+	}
+	s.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) {
+		s.exitErr = cmd.Wait()
+		close(done)
+	}(s.cmd, s.exited)
+	waitFor(s.t, 20*time.Second, "server health", func() error {
+		select {
+		case <-s.exited:
+			return fmt.Errorf("exited early: %v\n%s", s.exitErr, s.logs)
+		default:
+		}
+		resp, err := http.Get(s.url("/api/v1/events/health"))
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("health %d", resp.StatusCode)
+		}
+		return nil
+	})
+}
+
+func (s *server) url(path string) string { return "http://" + s.addr + path }
+
+// stop sends SIGTERM and waits for a clean exit; it returns the exit error.
+func (s *server) stop() error {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return nil
+	}
+	select {
+	case <-s.exited:
+		return s.exitErr
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(15 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+		s.t.Errorf("eventara did not stop within 15s after SIGTERM\n%s", s.logs)
+	}
+	return s.exitErr
+}
+
+// kill sends SIGKILL and waits for the process to go.
+func (s *server) kill() {
+	_ = s.cmd.Process.Kill()
+	<-s.exited
+}
+
+// restart stops the process cleanly and starts it again on the same data.
+func (s *server) restart() {
+	s.t.Helper()
+	if err := s.stop(); err != nil {
+		s.t.Fatalf("stop: %v\n%s", err, s.logs)
+	}
+	s.start()
+}
+
+// waitFor polls check until it returns nil or the deadline passes.
+func waitFor(t testing.TB, timeout time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = check(); err == nil {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, err)
+}
+
+// do sends a request and returns the status and the body.
+func do(t testing.TB, method, url, contentType string, body []byte) (int, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+func postJSON(t testing.TB, url string, body string) (int, map[string]any) {
+	t.Helper()
+	code, b := do(t, http.MethodPost, url, "application/json", []byte(body))
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("POST %s: %d, body not JSON: %q", url, code, b)
+	}
+	return code, m
+}
+
+func getJSON(t testing.TB, url string) (int, map[string]any) {
+	t.Helper()
+	code, b := do(t, http.MethodGet, url, "", nil)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("GET %s: %d, body not JSON: %q", url, code, b)
+	}
+	return code, m
+}
+
+// metrics returns GET /api/v1/metrics decoded.
+func (s *server) metrics(t testing.TB) map[string]any {
+	t.Helper()
+	code, m := getJSON(t, s.url("/api/v1/metrics"))
+	if code != 200 {
+		t.Fatalf("GET /api/v1/metrics: %d", code)
+	}
+	return m
+}
+
+// path reads a nested value like "summary.totalEvents".
+func path(m map[string]any, p string) any {
+	var cur any = m
+	for _, k := range strings.Split(p, ".") {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[k]
+	}
+	return cur
+}
+
+// waitTotal polls the metrics until summary.totalEvents equals want.
+func (s *server) waitTotal(t testing.TB, want float64) map[string]any {
+	t.Helper()
+	var m map[string]any
+	waitFor(t, 10*time.Second, fmt.Sprintf("totalEvents == %v", want), func() error {
+		m = s.metrics(t)
+		if got := path(m, "summary.totalEvents"); got != want {
+			return fmt.Errorf("totalEvents = %v", got)
+		}
+		return nil
+	})
+	return m
+}

@@ -1,0 +1,187 @@
+package test
+
+// The WebSocket API document's Python snippet, run as written with Debian's
+// python3-websocket, and the SockJS client shipped for it
+// (clients/python/sockjs_client.py).
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// debianPython is the interpreter with python3-websocket; the pyenv one on
+// PATH lacks it.
+const debianPython = "/usr/bin/python3"
+
+func requireDebianPython(t testing.TB) {
+	t.Helper()
+	out, err := exec.Command(debianPython, "-c", "import websocket; print(websocket.__version__)").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s cannot import websocket (apt-get install python3-websocket): %v\n%s", debianPython, err, out)
+	}
+}
+
+func pythonCmd(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, debianPython, args...)
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "PYTHONPATH=clients/python", "PYTHONDONTWRITEBYTECODE=1")
+	return cmd
+}
+
+var receivedLine = regexp.MustCompile(`^Received metrics: (\d+)$`)
+
+// TestPushSeedPythonSnippet runs the document's snippet: it connects to
+// ws://host/ws, sends the JSON SUBSCRIBE and prints summary.totalEvents of
+// each pushed snapshot. The totals must follow the events posted.
+func TestPushSeedPythonSnippet(t *testing.T) {
+	t.Parallel()
+	requireDebianPython(t)
+	s := startServer(t)
+	seedEvents(t, s) // 5 events
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := pythonCmd(ctx, "-u", "test/py/seed_snippet.py", "ws://"+s.addr+"/ws")
+	cmd.Env = append(cmd.Env, "SEED_MAX_MESSAGES=5", "SEED_TIMEOUT=12")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var lines, totals []string
+	posted := false
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		lines = append(lines, line)
+		m := receivedLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		totals = append(totals, m[1])
+		if !posted {
+			// After the first snapshot, three more events: a later line must
+			// show 8.
+			posted = true
+			for i := 0; i < 3; i++ {
+				code, body := postJSON(t, s.url("/api/v1/events"), fmt.Sprintf(`{"eventType":"py_%d","source":"python"}`, i))
+				if code != http.StatusAccepted {
+					t.Errorf("POST event: %d %v", code, body)
+				}
+			}
+		}
+	}
+	werr := cmd.Wait()
+	report := fmt.Sprintf("snippet exit: %v\nstdout:\n%s\nstderr:\n%s\nserver log (tail):\n%s",
+		werr, strings.Join(lines, "\n"), stderr.String(), tail(s.logs.String(), 30))
+	if len(lines) == 0 || lines[0] != "Connected" {
+		t.Fatalf("the snippet did not print Connected first\n%s", report)
+	}
+	if len(totals) < 3 {
+		t.Fatalf("want at least 3 'Received metrics: <n>' lines, got %d\n%s", len(totals), report)
+	}
+	if totals[0] != "5" {
+		t.Errorf("first snapshot says totalEvents %s, want 5 (posted before connecting)\n%s", totals[0], report)
+	}
+	last := 0
+	for _, v := range totals {
+		n, _ := strconv.Atoi(v)
+		if n < last {
+			t.Errorf("totalEvents went down: %v\n%s", totals, report)
+		}
+		last = n
+	}
+	if last != 8 {
+		t.Errorf("last snapshot says totalEvents %d, want 8 (3 more posted after the first)\n%s", last, report)
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(l, "Error: ") && !strings.Contains(l, "on_close()") {
+			// on_close(ws) in the document takes one argument where
+			// websocket-client ≥ 1.0 passes three; that error is the
+			// document's, not the server's.
+			t.Errorf("the snippet reported an error: %s\n%s", l, report)
+		}
+	}
+	if strings.Contains(stderr.String(), "timed out") {
+		t.Errorf("the snippet saw fewer than 5 snapshots in 12 s\n%s", report)
+	}
+}
+
+// sockjsCheck is what test/py/sockjs_stomp_check.py prints.
+type sockjsCheck struct {
+	Open      bool              `json:"open"`
+	Connected map[string]string `json:"connected"`
+	Messages  []struct {
+		At          float64           `json:"at"`
+		Headers     map[string]string `json:"headers"`
+		TotalEvents float64           `json:"totalEvents"`
+	} `json:"messages"`
+	Receipt map[string]string `json:"receipt"`
+	Errors  []json.RawMessage `json:"errors"`
+	Close   []any             `json:"close"`
+}
+
+// TestPushPythonSockJSClient drives clients/python/sockjs_client.py over the
+// SockJS websocket transport with STOMP, and runs its offline unit tests.
+func TestPushPythonSockJSClient(t *testing.T) {
+	t.Parallel()
+	requireDebianPython(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if out, err := pythonCmd(ctx, "-m", "unittest", "discover", "-s", "test/py", "-p", "test_*.py").CombinedOutput(); err != nil {
+		t.Errorf("python unit tests of sockjs_client: %v\n%s", err, out)
+	}
+
+	s := startServer(t)
+	seedEvents(t, s)
+	out, err := pythonCmd(ctx, "test/py/sockjs_stomp_check.py", "http://"+s.addr+"/ws", "3").Output()
+	var res sockjsCheck
+	if jerr := json.Unmarshal(out, &res); jerr != nil {
+		t.Fatalf("sockjs_stomp_check.py: %v, output not JSON (%v): %q\nserver log:\n%s", err, jerr, out, tail(s.logs.String(), 30))
+	}
+	report := fmt.Sprintf("result: %s\nserver log (tail):\n%s", out, tail(s.logs.String(), 30))
+	if !res.Open || res.Connected == nil {
+		t.Fatalf("no SockJS open frame or no CONNECTED\n%s", report)
+	}
+	checkHeartBeatPresent(t, res.Connected, report)
+	if len(res.Messages) < 3 {
+		t.Fatalf("want 3 MESSAGEs, got %d\n%s", len(res.Messages), report)
+	}
+	for i, m := range res.Messages {
+		if m.TotalEvents != 5 {
+			t.Errorf("MESSAGE %d: totalEvents %v, want 5", i, m.TotalEvents)
+		}
+		if m.Headers["timestamp"] == "" {
+			t.Errorf("MESSAGE %d: no timestamp header: %v", i, m.Headers)
+		}
+	}
+	if res.Receipt["receipt-id"] != "bye" {
+		t.Errorf("DISCONNECT receipt = %v, want receipt-id bye\n%s", res.Receipt, report)
+	}
+	if len(res.Errors) > 0 {
+		t.Errorf("errors: %s\n%s", res.Errors, report)
+	}
+}
+
+// checkHeartBeatPresent wants a heart-beat header on CONNECTED (this client
+// asks 0,0, so the server may answer 0,0).
+func checkHeartBeatPresent(t testing.TB, headers map[string]string, report string) {
+	t.Helper()
+	if _, ok := headers["heart-beat"]; !ok && headers["version"] != "1.0" {
+		t.Errorf("CONNECTED has no heart-beat header: %v\n%s", headers, report)
+	}
+}

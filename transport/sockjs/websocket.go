@@ -1,0 +1,397 @@
+package sockjs
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+
+	"github.com/eventara/eventara/actors"
+	"github.com/eventara/eventara/protocol/sockjs"
+)
+
+// stompSubprotocols are offered on the raw WebSocket endpoints, in the
+// server's order of preference; clients offering none are accepted too.
+var stompSubprotocols = []string{"v12.stomp", "v11.stomp", "v10.stomp"}
+
+// wsConn is one WebSocket client session: SockJS's websocket transport
+// (sockjs true: o, h, a[...], c[...] frames) or a raw WebSocket (one
+// message per unit). It implements actors.ClientConn.
+type wsConn struct {
+	h       *Handler
+	ws      *websocket.Conn
+	nc      net.Conn
+	writev  bool // nc takes a writev in one call (TCP, Unix)
+	sockjs  bool
+	remote  string
+	framing atomic.Uint32
+
+	actor   actors.Session
+	endOnce sync.Once
+
+	hb    *time.Timer
+	wrote atomic.Bool // something was written since the last heart-beat check
+	done  atomic.Bool // the connection is over
+
+	mu          sync.Mutex
+	queue       []actors.Outgoing // bounded by Config.QueueLength
+	spare       []actors.Outgoing // the other half of the double buffer
+	writing     bool              // a drain goroutine runs
+	hbDue       bool              // an h frame is owed
+	closeReq    bool              // Close was called: Send refuses
+	closeCode   int
+	closeReason string
+	broken      bool // the connection failed: Send refuses
+}
+
+var _ actors.ClientConn = (*wsConn)(nil)
+
+// hijackCapture passes a ResponseWriter to websocket.Accept and keeps the
+// hijacked net.Conn, so data frames can be written to it directly. The
+// buffered writer handed to coder/websocket is small: it only ever writes
+// control frames.
+type hijackCapture struct {
+	http.ResponseWriter
+	nc net.Conn
+}
+
+func (hc *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(hc.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	hc.nc = nc
+	return nc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(nc, 256)), nil
+}
+
+func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, sockjsFraming bool) {
+	if h.cfg.DisableWebSocket {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w, http.MethodGet)
+		return
+	}
+	if !isUpgrade(r) {
+		http.Error(w, `Can "Upgrade" only to "WebSocket".`, http.StatusBadRequest)
+		return
+	}
+	if !headerHasToken(r, "Connection", "upgrade") {
+		http.Error(w, `"Connection" must be "Upgrade".`, http.StatusBadRequest)
+		return
+	}
+	if r.Header.Get("Sec-WebSocket-Version") == "" && r.Header.Get("Sec-WebSocket-Key1") != "" {
+		h.serveHixie76(w, r, sockjsFraming)
+		return
+	}
+	opts := &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled}
+	if !sockjsFraming {
+		opts.Subprotocols = stompSubprotocols
+	}
+	hc := &hijackCapture{ResponseWriter: w}
+	ws, err := websocket.Accept(hc, r, opts)
+	if err != nil {
+		h.cfg.Log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("websocket handshake failed")
+		return
+	}
+	ws.SetReadLimit(int64(h.cfg.MaxMessageSize))
+	c := &wsConn{h: h, ws: ws, nc: hc.nc, sockjs: sockjsFraming, remote: r.RemoteAddr}
+	switch hc.nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		c.writev = true
+	}
+	if !h.register(c) {
+		ws.Close(websocket.StatusGoingAway, "shutting down")
+		return
+	}
+	defer h.unregister(c)
+	if sockjsFraming {
+		fb := getBuilder()
+		fb.begin()
+		fb.lit(sockjs.OpenFrame)
+		fb.end()
+		err := c.flush(fb)
+		putBuilder(fb)
+		if err != nil {
+			ws.CloseNow()
+			return
+		}
+	}
+	c.actor = h.sessions.Open(c)
+	h.cfg.Log.Debug().Str("transport", c.Transport()).Str("remote", c.remote).Str("subprotocol", ws.Subprotocol()).Msg("websocket session opened")
+	if sockjsFraming {
+		c.hb = time.AfterFunc(h.cfg.HeartbeatInterval, c.heartbeat)
+	}
+	c.readLoop()
+	c.finish()
+}
+
+// readLoop hands each inbound message to the actor until the connection
+// ends. SockJS messages are JSON (["m1","m2"] or "m"); empty ones are
+// ignored and broken JSON ends the connection at once.
+func (c *wsConn) readLoop() {
+	ctx := context.Background()
+	for {
+		_, data, err := c.ws.Read(ctx)
+		if err != nil {
+			return
+		}
+		if !c.sockjs {
+			c.actor.Receive(data)
+			continue
+		}
+		if len(data) == 0 {
+			continue
+		}
+		msgs, err := sockjs.DecodeMessages(data)
+		if err != nil {
+			c.h.cfg.Log.Debug().Err(err).Str("remote", c.remote).Msg("sockjs websocket: broken framing")
+			return
+		}
+		for _, m := range msgs {
+			c.actor.Receive(m)
+		}
+	}
+}
+
+// finish runs when the reader is done: the connection is closed (a
+// graceful close in progress has already got its reply) and the actor is
+// told.
+func (c *wsConn) finish() {
+	c.done.Store(true)
+	c.mu.Lock()
+	c.broken = true
+	c.mu.Unlock()
+	if c.hb != nil {
+		c.hb.Stop()
+	}
+	c.ws.CloseNow()
+	c.endOnce.Do(func() {
+		c.actor.Closed()
+		c.h.cfg.Log.Debug().Str("transport", c.Transport()).Str("remote", c.remote).Msg("websocket session closed")
+	})
+}
+
+// Send implements actors.ClientConn: it queues o and starts the writer
+// goroutine if none runs.
+func (c *wsConn) Send(o actors.Outgoing) bool {
+	c.mu.Lock()
+	if c.closeReq || c.broken || len(c.queue) >= c.h.cfg.QueueLength {
+		c.mu.Unlock()
+		return false
+	}
+	c.queue = append(c.queue, o)
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.drain()
+	}
+	return true
+}
+
+// Close implements actors.ClientConn: what is queued is written, then the
+// SockJS close frame (SockJS) and the WebSocket close handshake.
+func (c *wsConn) Close(code int, reason string) {
+	c.mu.Lock()
+	if c.closeReq || c.broken {
+		c.mu.Unlock()
+		return
+	}
+	c.closeReq, c.closeCode, c.closeReason = true, code, reason
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.drain()
+	}
+}
+
+// SetFraming implements actors.ClientConn.
+func (c *wsConn) SetFraming(f actors.Framing) { c.framing.Store(uint32(f)) }
+
+// Transport implements actors.ClientConn.
+func (c *wsConn) Transport() string {
+	if c.sockjs {
+		return "websocket"
+	}
+	return "raw-websocket"
+}
+
+// RemoteAddr implements actors.ClientConn.
+func (c *wsConn) RemoteAddr() string { return c.remote }
+
+// heartbeat owes the client an h frame when nothing was written for a
+// whole interval.
+func (c *wsConn) heartbeat() {
+	if c.done.Load() {
+		return
+	}
+	if !c.wrote.Swap(false) {
+		c.mu.Lock()
+		if c.closeReq || c.broken {
+			c.mu.Unlock()
+			return
+		}
+		c.hbDue = true
+		start := !c.writing
+		c.writing = true
+		c.mu.Unlock()
+		if start {
+			go c.drain()
+		}
+	}
+	c.hb.Reset(c.h.cfg.HeartbeatInterval)
+}
+
+// drain is the connection's writer: it takes everything queued, writes it
+// in one call, and repeats until the queue is empty, then exits (or runs
+// the close handshake if Close was called).
+func (c *wsConn) drain() {
+	fb := getBuilder()
+	defer putBuilder(fb)
+	for {
+		c.mu.Lock()
+		units := c.queue
+		c.queue, c.spare = c.spare[:0], nil
+		hb := c.hbDue
+		c.hbDue = false
+		if len(units) == 0 && !hb {
+			c.spare = units
+			if c.closeReq && !c.broken {
+				c.broken = true // the writer is done for good
+				code, reason := c.closeCode, c.closeReason
+				c.mu.Unlock()
+				c.closeHandshake(fb, code, reason)
+				return
+			}
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+
+		fb.reset()
+		c.build(fb, units)
+		err := c.flush(fb)
+		clear(units)
+		c.mu.Lock()
+		c.spare = units[:0]
+		if err != nil {
+			c.broken = true // writing stays true: no writer starts again
+		}
+		c.mu.Unlock()
+		if err != nil {
+			c.h.cfg.Log.Debug().Err(err).Str("remote", c.remote).Msg("websocket write failed")
+			c.ws.CloseNow()
+			return
+		}
+		c.wrote.Store(true)
+	}
+}
+
+// build lays out units: SockJS batches them into one a[...] message (or
+// an h frame when none is queued); raw WebSocket gives each its own.
+func (c *wsConn) build(fb *frameBuilder, units []actors.Outgoing) {
+	f := actors.Framing(c.framing.Load())
+	if c.sockjs {
+		fb.begin()
+		if len(units) == 0 {
+			fb.lit(sockjs.HeartbeatFrame)
+			fb.end()
+			return
+		}
+		fb.lit(sockjs.ArrayStart)
+		for i := range units {
+			if i > 0 {
+				fb.lit(sockjs.MessageSep)
+			}
+			fb.lit(sockjs.MessageStart)
+			fb.escaped(units[i].Head)
+			if sh := units[i].Shared; sh != nil {
+				if f == actors.FramingJSON {
+					fb.escaped(sh.JSON)
+				} else {
+					fb.ext(sh.SockJSTail)
+				}
+			}
+			fb.lit(sockjs.MessageEnd)
+		}
+		fb.lit(sockjs.ArrayEnd)
+		fb.end()
+		return
+	}
+	for i := range units {
+		fb.begin()
+		fb.ext(units[i].Head)
+		if sh := units[i].Shared; sh != nil {
+			if f == actors.FramingJSON {
+				fb.ext(sh.JSON)
+			} else {
+				fb.ext(sh.STOMPTail)
+			}
+		}
+		fb.end()
+	}
+}
+
+// flush writes what fb holds in one call, with the write timeout.
+func (c *wsConn) flush(fb *frameBuilder) error {
+	c.nc.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteTimeout))
+	if c.writev {
+		bufs := fb.buffers()
+		_, err := bufs.WriteTo(c.nc)
+		return err
+	}
+	b := getBuf()
+	defer putBuf(b)
+	*b = fb.flat((*b)[:0])
+	_, err := c.nc.Write(*b)
+	return err
+}
+
+// closeHandshake ends the connection after the queue: SockJS first gets
+// the c[code,"reason"] frame.
+func (c *wsConn) closeHandshake(fb *frameBuilder, code int, reason string) {
+	if c.sockjs {
+		fb.reset()
+		fb.begin()
+		fb.lit(string(sockjs.AppendClose(nil, code, reason)))
+		fb.end()
+		if err := c.flush(fb); err != nil {
+			c.ws.CloseNow()
+			return
+		}
+	}
+	c.ws.Close(wsCloseCode(code), truncateReason(reason))
+}
+
+// wsCloseCode maps code to one a WebSocket close frame may carry
+// (RFC 6455 section 7.4), or 1000.
+func wsCloseCode(code int) websocket.StatusCode {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014, code >= 3000 && code <= 4999:
+		return websocket.StatusCode(code)
+	}
+	return websocket.StatusNormalClosure
+}
+
+// truncateReason cuts reason to the 123 bytes a close frame holds, on a
+// rune boundary.
+func truncateReason(reason string) string {
+	if len(reason) <= 123 {
+		return reason
+	}
+	r := reason[:123]
+	for len(r) > 0 && !utf8.ValidString(r) {
+		r = r[:len(r)-1]
+	}
+	return r
+}
