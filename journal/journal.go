@@ -1,9 +1,11 @@
 package journal
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,6 +83,9 @@ func Open(cfg Config) (*Journal, error) {
 		FormatMajorVersion:          pebble.FormatNewest,
 		Logger:                      pebbleLogger{cfg.Log.With().Str("component", "pebble").Logger()},
 	}
+	// Keep each key space in its own sstables: record keys only ever grow,
+	// so their tables then move down the levels without being rewritten.
+	opts.Experimental.SpanPolicyFunc = splitKeySpaces
 	db, err := pebble.Open(cfg.Dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", cfg.Dir, err)
@@ -154,6 +159,13 @@ func (j *Journal) Append(recs []event.Record) error {
 	defer j.release()
 	b := j.db.NewBatch()
 	defer b.Close()
+	// Record keys arrive in ID order, so the memtable inserts them next to
+	// each other. Index keys interleave types; inserted in that order each
+	// one costs a full skiplist search (measured: 2.5x the cost of the whole
+	// append for batches of 1000). Sorted, each type's run is adjacent.
+	ix := indexPool.Get().(*indexEntries)
+	defer indexPool.Put(ix)
+	ix.reset()
 	buf := make([]byte, 0, 1024)
 	for i := range recs {
 		r := &recs[i]
@@ -166,13 +178,15 @@ func (j *Journal) Append(recs []event.Record) error {
 		if err := b.Set(buf[:klen], buf[klen:], nil); err != nil {
 			return fmt.Errorf("append journal record %s: %w", r.Event.ID, err)
 		}
-		if r.Kind == event.KindEvent && os.Getenv("NOIDX") == "" {
-			buf = appendTypeKey(buf[:0], r.Event.Type, r.Event.ID)
-			klen = len(buf)
-			buf = appendTime(buf, r.Event.ReceivedAt)
-			if err := b.Set(buf[:klen], buf[klen:], nil); err != nil {
-				return fmt.Errorf("append journal index %s: %w", r.Event.ID, err)
-			}
+		if r.Kind == event.KindEvent {
+			ix.add(r.Event.Type, r.Event.ID, r.Event.ReceivedAt)
+		}
+	}
+	ix.sort()
+	for i := range ix.offs {
+		k, v := ix.entry(i)
+		if err := b.Set(k, v, nil); err != nil {
+			return fmt.Errorf("append journal index: %w", err)
 		}
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
@@ -245,4 +259,50 @@ func (l pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	l.log.Error().Str("reason", msg).Msg("pebble fatal error")
 	panic("pebble: " + msg)
+}
+
+// indexEntries collects one Append's index keys and values so that they can
+// be written in key order.
+type indexEntries struct {
+	buf  []byte
+	offs []indexOff
+}
+
+type indexOff struct{ start, klen, end int }
+
+var indexPool = sync.Pool{New: func() any { return new(indexEntries) }}
+
+func (x *indexEntries) reset() {
+	x.buf = x.buf[:0]
+	x.offs = x.offs[:0]
+}
+
+func (x *indexEntries) add(typ string, id event.ID, at time.Time) {
+	start := len(x.buf)
+	x.buf = appendTypeKey(x.buf, typ, id)
+	klen := len(x.buf) - start
+	x.buf = appendTime(x.buf, at)
+	x.offs = append(x.offs, indexOff{start, klen, len(x.buf)})
+}
+
+func (x *indexEntries) key(o indexOff) []byte { return x.buf[o.start : o.start+o.klen] }
+
+func (x *indexEntries) entry(i int) (k, v []byte) {
+	o := x.offs[i]
+	return x.buf[o.start : o.start+o.klen], x.buf[o.start+o.klen : o.end]
+}
+
+func (x *indexEntries) sort() {
+	slices.SortFunc(x.offs, func(a, b indexOff) int { return bytes.Compare(x.key(a), x.key(b)) })
+}
+
+// splitKeySpaces ends sstables at the boundaries of the record and index key
+// spaces (see the package documentation).
+func splitKeySpaces(start []byte) (pebble.SpanPolicy, []byte, error) {
+	for _, end := range [][]byte{recordLower, recordUpper, {prefixType}, {prefixType + 1}} {
+		if bytes.Compare(start, end) < 0 {
+			return pebble.SpanPolicy{}, end, nil
+		}
+	}
+	return pebble.SpanPolicy{}, nil, nil
 }

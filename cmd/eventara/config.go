@@ -88,4 +88,3 @@ func (c *config) validate() error {
 	}
 	return nil
 }
-

@@ -6,7 +6,8 @@
 //   node stomp-client.mjs --url http://127.0.0.1:8080 --transport xhr-streaming
 //
 // --transport is a SockJS transport (websocket, xhr-streaming, xhr-polling,
-// eventsource, …) or one of the plain-WebSocket forms:
+// eventsource, …), `default` (SockJS chooses, as in the document), or one of
+// the plain-WebSocket forms:
 //   plain-factory  webSocketFactory: () => new WebSocket(ws://…/ws, ['v12.stomp','v11.stomp','v10.stomp'])
 //   plain-broker   brokerURL: 'ws://…/ws' (stompjs picks the subprotocols)
 // --path overrides the endpoint path (default /ws; /ws/websocket also works
@@ -78,7 +79,10 @@ function makeClient(name) {
     config.webSocketFactory = () => new WebSocket(wsBase + opts.path, ['v12.stomp', 'v11.stomp', 'v10.stomp']);
   } else {
     // The seed: const socket = new SockJS('http://localhost:8080/ws'); webSocketFactory: () => socket
-    const socket = new SockJS(httpBase + opts.path, null, { transports: [opts.transport] });
+    // --transport default: no transports option, SockJS picks (as the seed).
+    const socket = opts.transport === 'default'
+      ? new SockJS(httpBase + opts.path)
+      : new SockJS(httpBase + opts.path, null, { transports: [opts.transport] });
     config.webSocketFactory = () => socket;
   }
   const stompClient = new Client(config);

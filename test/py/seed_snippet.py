@@ -37,6 +37,9 @@ def _bounded(app):
         if not done.wait(timeout):
             print("seed_snippet: timed out after %ss" % timeout, file=_sys.stderr, flush=True)
         app.close()
+        # websocket-client 1.2 notices a close from another thread only at
+        # its next select timeout (10 s): give it a moment, then leave.
+        _threading.Timer(1.0, lambda: (out.flush(), _os._exit(0))).start()
 
     _threading.Thread(target=_stop, daemon=True).start()
 

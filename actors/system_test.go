@@ -1,0 +1,192 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/eventara/eventara/journal"
+	"github.com/eventara/eventara/protocol/event"
+	"github.com/eventara/eventara/snapshots"
+)
+
+// startTestSystem starts a System on a journal in a temp dir; it is stopped
+// (and the journal closed) when the test ends.
+func startTestSystem(t *testing.T, dir string) (*System, *journal.Journal) {
+	t.Helper()
+	j, err := journal.Open(journal.Config{Dir: dir, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys, err := Start(Config{Log: zerolog.Nop(), Journal: j, Tick: 50 * time.Millisecond})
+	if err != nil {
+		j.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = sys.Stop(ctx)
+		_ = j.Close()
+	})
+	return sys, j
+}
+
+func newEvents(n int, typ string) []event.Event {
+	evs := make([]event.Event, n)
+	for i := range evs {
+		evs[i] = event.Event{Type: typ, Source: "src", Severity: event.SeverityInfo, UserID: fmt.Sprint("u", i%3)}
+	}
+	return evs
+}
+
+// waitSnapshot polls until a snapshot satisfies ok.
+func waitSnapshot(t *testing.T, sys *System, what string, ok func(*snapshots.Snapshot) bool) *snapshots.Snapshot {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if s := sys.Latest(); s != nil && ok(s) {
+			return s
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for a snapshot with %s", what)
+	return nil
+}
+
+func total(s *snapshots.Snapshot) int64 { return int64(s.Metrics.Summary.TotalEvents) }
+
+func TestIngestStampsInJournalOrder(t *testing.T) {
+	sys, j := startTestSystem(t, t.TempDir())
+	ctx := context.Background()
+	var all []event.Event
+	for i := 0; i < 20; i++ {
+		got, err := sys.Ingest(ctx, newEvents(5, "a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, got...)
+	}
+	for i, e := range all {
+		if e.ReceivedAt.IsZero() || e.Timestamp.IsZero() {
+			t.Fatalf("event %d not stamped: %+v", i, e)
+		}
+		if i > 0 && e.ID.String() <= all[i-1].ID.String() {
+			t.Fatalf("ids not increasing at %d", i)
+		}
+		if _, err := j.Get(e.ID); err != nil {
+			t.Fatalf("event %d not in journal: %v", i, err)
+		}
+	}
+	waitSnapshot(t, sys, "100 events", func(s *snapshots.Snapshot) bool { return total(s) == 100 })
+}
+
+// TestPersistBeforePublish: an event the journal refused is never counted,
+// the caller gets ErrJournal, health says down; all recover with the journal.
+func TestPersistBeforePublish(t *testing.T) {
+	sys, j := startTestSystem(t, t.TempDir())
+	ctx := context.Background()
+	if _, err := sys.Ingest(ctx, newEvents(3, "ok")); err != nil {
+		t.Fatal(err)
+	}
+	j.SetFault(errors.New("disk on fire"))
+	if _, err := sys.Ingest(ctx, newEvents(4, "lost")); !errors.Is(err, ErrJournal) {
+		t.Fatalf("ingest with failing journal: err = %v, want ErrJournal", err)
+	}
+	if h := sys.Health(); h.Up || h.JournalError == "" {
+		t.Fatalf("health with failing journal = %+v, want down", h)
+	}
+	// Several ticks later the refused events are still not counted.
+	first := sys.Latest().BuiltAt
+	s := waitSnapshot(t, sys, "three later ticks", func(s *snapshots.Snapshot) bool { return s.BuiltAt.Sub(first) >= 150*time.Millisecond })
+	if total(s) != 3 {
+		t.Fatalf("total = %d after a refused append, want 3", total(s))
+	}
+	j.SetFault(nil)
+	if _, err := sys.Ingest(ctx, newEvents(2, "ok")); err != nil {
+		t.Fatalf("ingest after recovery: %v", err)
+	}
+	if h := sys.Health(); !h.Up {
+		t.Fatalf("health after recovery = %+v", h)
+	}
+	s = waitSnapshot(t, sys, "5 events", func(s *snapshots.Snapshot) bool { return total(s) == 5 })
+	if _, ok := s.Metrics.EventsByType["lost"]; ok {
+		t.Fatalf("refused events counted: %v", s.Metrics.EventsByType)
+	}
+}
+
+func TestOverloadIsRefusedNotQueued(t *testing.T) {
+	j, err := journal.Open(journal.Config{Dir: t.TempDir(), Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	sys, err := Start(Config{Log: zerolog.Nop(), Journal: j, MaxPendingEvents: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Stop(context.Background())
+	if _, err := sys.Ingest(context.Background(), newEvents(11, "big")); !errors.Is(err, ErrOverloaded) {
+		t.Fatalf("err = %v, want ErrOverloaded", err)
+	}
+	if _, err := sys.Ingest(context.Background(), newEvents(10, "fits")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRecoveryFromCheckpointAndTail: a stop writes a checkpoint; events
+// after it are replayed from the journal tail; a reset survives a restart.
+func TestRecoveryFromCheckpointAndTail(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	j, err := journal.Open(journal.Config{Dir: dir, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys, err := Start(Config{Log: zerolog.Nop(), Journal: j})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sys.Ingest(ctx, newEvents(7, "before")); err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := j.LoadCheckpoint(); !ok || err != nil {
+		t.Fatalf("no checkpoint after Stop: %v", err)
+	}
+	// Events journaled after the checkpoint, with no actor running: the tail.
+	tail := newEvents(4, "tail")
+	recs := make([]event.Record, len(tail))
+	gen := event.NewGenerator()
+	now := time.Now()
+	for i := range tail {
+		tail[i].ID, tail[i].ReceivedAt, tail[i].Timestamp = gen.New(now), now, now
+		recs[i] = event.Record{Kind: event.KindEvent, Event: tail[i]}
+	}
+	if err := j.Append(recs); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+
+	sys2, _ := startTestSystem(t, dir)
+	s := waitSnapshot(t, sys2, "11 events", func(s *snapshots.Snapshot) bool { return total(s) == 11 })
+	if s.Metrics.EventsByType["tail"].Count != 4 || s.Metrics.EventsByType["before"].Count != 7 {
+		t.Fatalf("eventsByType = %+v", s.Metrics.EventsByType)
+	}
+	if err := sys2.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := sys2.Latest(); total(s) != 0 {
+		t.Fatalf("total after reset = %d", total(s))
+	}
+	if _, err := sys2.Ingest(ctx, newEvents(1, "after")); err != nil {
+		t.Fatal(err)
+	}
+	waitSnapshot(t, sys2, "1 event after reset", func(s *snapshots.Snapshot) bool { return total(s) == 1 })
+}
