@@ -18,6 +18,15 @@
 // need no lookup of the record itself. The length prefix keeps one type's
 // keys from interleaving with another type that extends it ("a" and "ab").
 //
+// # Write cost
+//
+// Record keys only grow, so the memtable inserts them next to each other.
+// Index keys interleave types; Append sorts one call's index entries before
+// writing them, so each type's run is adjacent (unsorted, the skiplist
+// searches made batches of 1000 about 2.5 times slower). SpanPolicyFunc ends
+// sstables at the key-space boundaries so that a flushed record table never
+// overlaps the index's tables.
+//
 // # Time filters
 //
 // An event's ID millisecond is never before its receive time (the ingest

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/rs/zerolog"
 
 	"github.com/eventara/eventara/protocol/event"
@@ -36,9 +38,10 @@ type Config struct {
 
 // Journal is the durable event log. See the package documentation.
 type Journal struct {
-	db  *pebble.DB
-	log zerolog.Logger
-	cfg Config
+	db       *pebble.DB
+	fsCloser io.Closer
+	log      zerolog.Logger
+	cfg      Config
 
 	// mu guards closed; every call holds it for reading while it uses db,
 	// Close holds it for writing.
@@ -75,7 +78,15 @@ func Open(cfg Config) (*Journal, error) {
 	cache := pebble.NewCache(cfg.CacheSize)
 	defer cache.Unref()
 	compactions := cfg.Compactions
+	// The disk health checker is ours to close: pebble closes the one it
+	// makes itself in DB.Close, but leaks its goroutine when Open fails.
+	log := cfg.Log
+	fs, fsCloser := vfs.WithDiskHealthChecks(vfs.Default, 5*time.Second, nil, func(info vfs.DiskSlowInfo) {
+		log.Warn().Str("path", info.Path).Dur("duration", info.Duration).Str("op", info.OpType.String()).
+			Msg("journal: slow disk operation")
+	})
 	opts := &pebble.Options{
+		FS:                          fs,
 		Cache:                       cache,
 		MemTableSize:                cfg.MemTableSize,
 		MemTableStopWritesThreshold: 4,
@@ -88,11 +99,13 @@ func Open(cfg Config) (*Journal, error) {
 	opts.Experimental.SpanPolicyFunc = splitKeySpaces
 	db, err := pebble.Open(cfg.Dir, opts)
 	if err != nil {
+		_ = fsCloser.Close()
 		return nil, fmt.Errorf("open journal %s: %w", cfg.Dir, err)
 	}
-	j := &Journal{db: db, log: cfg.Log, cfg: cfg}
+	j := &Journal{db: db, fsCloser: fsCloser, log: cfg.Log, cfg: cfg}
 	if j.cpSeq, err = j.lastCheckpointSeq(); err != nil {
 		_ = db.Close()
+		_ = fsCloser.Close()
 		return nil, fmt.Errorf("open journal %s: %w", cfg.Dir, err)
 	}
 	return j, nil
@@ -107,7 +120,9 @@ func (j *Journal) Close() error {
 		return ErrClosed
 	}
 	j.closed = true
-	if err := j.db.Close(); err != nil {
+	err := j.db.Close()
+	_ = j.fsCloser.Close()
+	if err != nil {
 		return fmt.Errorf("close journal: %w", err)
 	}
 	return nil

@@ -40,19 +40,19 @@ func TestIngestThenMetricsAndQueries(t *testing.T) {
 
 	m := s.waitTotal(t, 4)
 	checks := map[string]any{
-		"eventsByType.page_view.count":  2.0,
+		"eventsByType.page_view.count":     2.0,
 		"eventsByType.checkout.errorCount": 1.0,
-		"eventsBySource.web.count":      2.0,
-		"eventsBySeverity.ERROR":        1.0,
-		"eventsBySeverity.CRITICAL":     1.0,
-		"eventsBySeverity.INFO":         2.0,
-		"errorMetrics.totalErrors":      2.0,
-		"errorMetrics.errorRate":        50.0,
-		"summary.uniqueSources":         3.0,
-		"summary.uniqueEventTypes":      3.0,
-		"summary.uniqueUsers":           2.0,
-		"timeWindows.last1Minute":       4.0,
-		"userMetrics.totalUniqueUsers":  2.0,
+		"eventsBySource.web.count":         2.0,
+		"eventsBySeverity.ERROR":           1.0,
+		"eventsBySeverity.CRITICAL":        1.0,
+		"eventsBySeverity.INFO":            2.0,
+		"errorMetrics.totalErrors":         2.0,
+		"errorMetrics.errorRate":           50.0,
+		"summary.uniqueSources":            3.0,
+		"summary.uniqueEventTypes":         3.0,
+		"summary.uniqueUsers":              2.0,
+		"timeWindows.last1Minute":          4.0,
+		"userMetrics.totalUniqueUsers":     2.0,
 	}
 	for p, want := range checks {
 		if got := path(m, p); got != want {
