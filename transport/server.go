@@ -37,20 +37,40 @@ func NewHandler(sys *actors.System, cfg Config) http.Handler {
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path, nil)
 	})
-	if cfg.Push != nil {
-		mux.Handle("/ws", cfg.Push)
-		mux.Handle("/ws/", cfg.Push)
-	}
-	if cfg.TestServices != nil {
-		for _, p := range []string{"/echo", "/close", "/disabled_websocket_echo", "/cookie_needed_echo"} {
-			mux.Handle(p, cfg.TestServices)
-			mux.Handle(p+"/", cfg.TestServices)
-		}
-	}
 	if cfg.Dashboard != nil {
 		mux.Handle("/", cfg.Dashboard)
 	}
-	return recoverPanics(cfg.Log, cors(mux))
+	// SockJS paths are routed by plain prefix: ServeMux would clean paths
+	// like /ws//xhr with a redirect where the protocol wants a 404.
+	var prefixes []prefixRoute
+	if cfg.Push != nil {
+		prefixes = append(prefixes, prefixRoute{"/ws", cfg.Push})
+	}
+	if cfg.TestServices != nil {
+		for _, p := range []string{"/echo", "/close", "/disabled_websocket_echo", "/cookie_needed_echo"} {
+			prefixes = append(prefixes, prefixRoute{p, cfg.TestServices})
+		}
+	}
+	return recoverPanics(cfg.Log, cors(routePrefixes(prefixes, mux)))
+}
+
+type prefixRoute struct {
+	prefix  string
+	handler http.Handler
+}
+
+// routePrefixes sends a path equal to a prefix, or under it, to that
+// prefix's handler, and everything else to next.
+func routePrefixes(routes []prefixRoute, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, rt := range routes {
+			if rest, ok := strings.CutPrefix(r.URL.Path, rt.prefix); ok && (rest == "" || rest[0] == '/') {
+				rt.handler.ServeHTTP(w, r)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // cors answers the REST API's cross-origin requests: any origin may read

@@ -27,6 +27,12 @@ type Config struct {
 	// WriteTimeout bounds one write to a WebSocket; a client that does not
 	// read for that long is disconnected. Zero value means 10 * time.Second.
 	WriteTimeout time.Duration
+	// SendBuffer is the kernel send buffer (SO_SNDBUF) of a WebSocket
+	// connection. Bounding it keeps a client that stops reading from parking
+	// megabytes in the kernel (Linux autotunes up to 4 MiB) and lets
+	// WriteTimeout find it within seconds. Zero value means 64 KiB; a
+	// negative value leaves the kernel's autotuning on.
+	SendBuffer int
 	// MaxMessageSize bounds one inbound payload (an xhr_send or jsonp_send
 	// body, a WebSocket message). Zero value means 64 KiB.
 	MaxMessageSize int
@@ -62,6 +68,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.QueueLength <= 0 {
 		c.QueueLength = 64
+	}
+	if c.SendBuffer == 0 {
+		c.SendBuffer = 64 << 10
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second

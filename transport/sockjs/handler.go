@@ -20,9 +20,9 @@ type Handler struct {
 	iframeETag string
 
 	mu     sync.Mutex
-	polled map[string]*session   // HTTP sessions by session id
-	conns  map[*wsConn]struct{}  // open WebSocket connections
-	closed bool                  // Close was called: no new sessions
+	polled map[string]*session  // HTTP sessions by session id
+	conns  map[*wsConn]struct{} // open WebSocket connections
+	closed bool                 // Close was called: no new sessions
 }
 
 // NewHandler returns a handler that opens a connection actor through

@@ -47,7 +47,7 @@ var httpTransports = map[string]*httpTransport{
 		prelude: func(dst []byte, _ string) []byte { return append(dst, '\r', '\n') },
 		wrap: func(dst []byte, _ string, frame []byte) []byte {
 			dst = append(dst, "data: "...)
-			dst = append(dst, frame...)
+			dst = appendEventData(dst, frame)
 			return append(dst, "\r\n\r\n"...)
 		},
 	},
@@ -182,6 +182,7 @@ func (h *Handler) serveReceive(w http.ResponseWriter, r *http.Request, id string
 	h.setCookie(w, r)
 	w.WriteHeader(http.StatusOK)
 	rw := &responseFrames{w: w, rc: http.NewResponseController(w), t: t, cb: cb}
+	rw.init()
 	defer rw.release()
 	if t.streaming {
 		if rw.writeRaw(t.prelude(*rw.out, cb)) != nil {
@@ -244,7 +245,18 @@ func (rw *responseFrames) writeFrame(frame []byte) error {
 // interrupted: c[1002]).
 func (s *session) receive(ctx context.Context, rw *responseFrames) {
 	rw.init()
-	if ok, answer := s.attach(); !ok {
+	ok, answer, other := s.attach(ctx)
+	if !ok && other != nil {
+		t := time.NewTimer(abortGrace)
+		select {
+		case <-other.Done():
+			ok, answer, _ = s.attach(ctx)
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+	if !ok {
 		rw.writeFrame(answer)
 		return
 	}
@@ -343,4 +355,25 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request, id string, j
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// appendEventData writes frame as an event-stream data line. sockjs-client
+// passes each line through decodeURI, so '%' must travel as %25 (and the
+// bytes that would end the line as %0D, %0A, %00), as sockjs-node does.
+func appendEventData(dst, frame []byte) []byte {
+	for _, b := range frame {
+		switch b {
+		case '%':
+			dst = append(dst, "%25"...)
+		case '\r':
+			dst = append(dst, "%0D"...)
+		case '\n':
+			dst = append(dst, "%0A"...)
+		case 0:
+			dst = append(dst, "%00"...)
+		default:
+			dst = append(dst, b)
+		}
+	}
+	return dst
 }

@@ -1,6 +1,7 @@
 package sockjs
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,7 @@ type session struct {
 	closeFrame []byte            // set by Close or an interruption
 	closed     bool              // closeFrame delivered, or the session ended
 	attached   bool              // a receiving request is attached
+	recvCtx    context.Context   // the attached request's context
 	gen        uint64            // bumps on attach and detach; stale timers check it
 	timer      *time.Timer       // disconnect timer, running while detached
 }
@@ -145,22 +147,40 @@ func (s *session) next(dst []byte) (frame []byte, last bool) {
 // attach makes the calling request the session's receiver. When it cannot,
 // it returns the frame to answer with instead: the close frame of a closed
 // session, or c[2010] when another receiver is attached.
-func (s *session) attach() (ok bool, answer []byte) {
+// other is the attached request's context in the c[2010] case.
+func (s *session) attach(ctx context.Context) (ok bool, answer []byte, other context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return false, s.closeFrame
+		return false, s.closeFrame, nil
 	}
 	if s.attached {
-		return false, anotherConnection
+		if s.recvCtx.Err() == nil {
+			return false, anotherConnection, s.recvCtx
+		}
+		// The attached request's client is gone and its handler has not
+		// noticed yet: the session is interrupted (its handler will
+		// detach and end it).
+		s.closed = true
+		s.closeFrame = sockjs.AppendClose(nil, sockjs.CodeInterrupted, sockjs.ReasonInterrupted)
+		clear(s.queue)
+		s.queue = nil
+		return false, s.closeFrame, nil
 	}
 	s.attached = true
+	s.recvCtx = ctx
 	s.gen++
 	if s.timer != nil {
 		s.timer.Stop()
 	}
-	return true, nil
+	return true, nil, nil
 }
+
+// abortGrace is how long a request that finds another receiver attached
+// waits for that receiver's client to turn out gone (a client that aborts
+// a request and at once opens a new one races the server noticing the
+// abort): it then gets c[1002] rather than c[2010].
+const abortGrace = 100 * time.Millisecond
 
 var anotherConnection = sockjs.AppendClose(nil, sockjs.CodeAnotherConnection, sockjs.ReasonAnotherConnection)
 
@@ -172,6 +192,7 @@ func (s *session) detach() {
 		return
 	}
 	s.attached = false
+	s.recvCtx = nil
 	s.gen++
 	g := s.gen
 	s.timer = time.AfterFunc(s.h.cfg.DisconnectDelay, func() { s.expire(g) })

@@ -25,8 +25,9 @@ var stompSubprotocols = []string{"v12.stomp", "v11.stomp", "v10.stomp"}
 // message per unit). It implements actors.ClientConn.
 type wsConn struct {
 	h       *Handler
-	ws      *websocket.Conn
+	ws      messageConn
 	nc      net.Conn
+	hixie   bool // draft Hixie-76 framing (0x00 text 0xFF)
 	writev  bool // nc takes a writev in one call (TCP, Unix)
 	sockjs  bool
 	remote  string
@@ -102,32 +103,44 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, sockjsF
 		return
 	}
 	ws.SetReadLimit(int64(h.cfg.MaxMessageSize))
-	c := &wsConn{h: h, ws: ws, nc: hc.nc, sockjs: sockjsFraming, remote: r.RemoteAddr}
-	switch hc.nc.(type) {
-	case *net.TCPConn, *net.UnixConn:
+	h.cfg.Log.Debug().Str("remote", r.RemoteAddr).Str("subprotocol", ws.Subprotocol()).Msg("websocket accepted")
+	h.runWebSocket(&wsConn{h: h, ws: coderConn{ws}, nc: hc.nc, sockjs: sockjsFraming, remote: r.RemoteAddr})
+}
+
+// runWebSocket runs an accepted WebSocket session until it ends.
+func (h *Handler) runWebSocket(c *wsConn) {
+	switch nc := c.nc.(type) {
+	case *net.TCPConn:
+		c.writev = true
+		if h.cfg.SendBuffer > 0 {
+			_ = nc.SetWriteBuffer(h.cfg.SendBuffer)
+		}
+	case *net.UnixConn:
 		c.writev = true
 	}
 	if !h.register(c) {
-		ws.Close(websocket.StatusGoingAway, "shutting down")
+		c.ws.Close(websocket.StatusGoingAway, "shutting down")
 		return
 	}
 	defer h.unregister(c)
-	if sockjsFraming {
+	if c.sockjs {
 		fb := getBuilder()
-		fb.begin()
+		fb.begin(c.hixie)
 		fb.lit(sockjs.OpenFrame)
 		fb.end()
 		err := c.flush(fb)
 		putBuilder(fb)
 		if err != nil {
-			ws.CloseNow()
+			c.ws.CloseNow()
 			return
 		}
 	}
 	c.actor = h.sessions.Open(c)
-	h.cfg.Log.Debug().Str("transport", c.Transport()).Str("remote", c.remote).Str("subprotocol", ws.Subprotocol()).Msg("websocket session opened")
-	if sockjsFraming {
+	h.cfg.Log.Debug().Str("transport", c.Transport()).Str("remote", c.remote).Msg("websocket session opened")
+	if c.sockjs {
+		c.mu.Lock()
 		c.hb = time.AfterFunc(h.cfg.HeartbeatInterval, c.heartbeat)
+		c.mu.Unlock()
 	}
 	c.readLoop()
 	c.finish()
@@ -137,9 +150,8 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, sockjsF
 // ends. SockJS messages are JSON (["m1","m2"] or "m"); empty ones are
 // ignored and broken JSON ends the connection at once.
 func (c *wsConn) readLoop() {
-	ctx := context.Background()
 	for {
-		_, data, err := c.ws.Read(ctx)
+		data, err := c.ws.Read()
 		if err != nil {
 			return
 		}
@@ -169,8 +181,8 @@ func (c *wsConn) finish() {
 	c.mu.Lock()
 	c.broken = true
 	c.mu.Unlock()
-	if c.hb != nil {
-		c.hb.Stop()
+	if hb := c.heartbeatTimer(); hb != nil {
+		hb.Stop()
 	}
 	c.ws.CloseNow()
 	c.endOnce.Do(func() {
@@ -234,21 +246,28 @@ func (c *wsConn) heartbeat() {
 	if c.done.Load() {
 		return
 	}
-	if !c.wrote.Swap(false) {
-		c.mu.Lock()
-		if c.closeReq || c.broken {
-			c.mu.Unlock()
-			return
-		}
-		c.hbDue = true
-		start := !c.writing
-		c.writing = true
+	c.mu.Lock()
+	if c.closeReq || c.broken {
 		c.mu.Unlock()
-		if start {
-			go c.drain()
-		}
+		return
+	}
+	start := false
+	if !c.wrote.Swap(false) {
+		c.hbDue = true
+		start = !c.writing
+		c.writing = true
 	}
 	c.hb.Reset(c.h.cfg.HeartbeatInterval)
+	c.mu.Unlock()
+	if start {
+		go c.drain()
+	}
+}
+
+func (c *wsConn) heartbeatTimer() *time.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hb
 }
 
 // drain is the connection's writer: it takes everything queued, writes it
@@ -302,7 +321,7 @@ func (c *wsConn) drain() {
 func (c *wsConn) build(fb *frameBuilder, units []actors.Outgoing) {
 	f := actors.Framing(c.framing.Load())
 	if c.sockjs {
-		fb.begin()
+		fb.begin(c.hixie)
 		if len(units) == 0 {
 			fb.lit(sockjs.HeartbeatFrame)
 			fb.end()
@@ -329,7 +348,7 @@ func (c *wsConn) build(fb *frameBuilder, units []actors.Outgoing) {
 		return
 	}
 	for i := range units {
-		fb.begin()
+		fb.begin(c.hixie)
 		fb.ext(units[i].Head)
 		if sh := units[i].Shared; sh != nil {
 			if f == actors.FramingJSON {
@@ -362,7 +381,7 @@ func (c *wsConn) flush(fb *frameBuilder) error {
 func (c *wsConn) closeHandshake(fb *frameBuilder, code int, reason string) {
 	if c.sockjs {
 		fb.reset()
-		fb.begin()
+		fb.begin(c.hixie)
 		fb.lit(string(sockjs.AppendClose(nil, code, reason)))
 		fb.end()
 		if err := c.flush(fb); err != nil {
@@ -371,6 +390,25 @@ func (c *wsConn) closeHandshake(fb *frameBuilder, code int, reason string) {
 		}
 	}
 	c.ws.Close(wsCloseCode(code), truncateReason(reason))
+}
+
+// messageConn is the reading and closing side of a WebSocket; data frames
+// are written by wsConn itself.
+type messageConn interface {
+	// Read returns the next data message.
+	Read() ([]byte, error)
+	// Close runs the close handshake.
+	Close(code websocket.StatusCode, reason string) error
+	// CloseNow drops the connection.
+	CloseNow() error
+}
+
+// coderConn is an RFC 6455 connection accepted by coder/websocket.
+type coderConn struct{ *websocket.Conn }
+
+func (c coderConn) Read() ([]byte, error) {
+	_, data, err := c.Conn.Read(context.Background())
+	return data, err
 }
 
 // wsCloseCode maps code to one a WebSocket close frame may carry

@@ -17,6 +17,7 @@ type frameBuilder struct {
 	iov     net.Buffers
 	hdrSeg  int // index in segs of the current message's header
 	msgLen  int // payload bytes of the current message so far
+	hixie   bool
 }
 
 // span is ext, or scratch[lo:hi] when ext is nil.
@@ -50,8 +51,10 @@ func (b *frameBuilder) reset() {
 	b.iov = b.iov[:0]
 }
 
-// begin starts a message, reserving room for its header.
-func (b *frameBuilder) begin() {
+// begin starts a message, reserving room for its header. hixie selects
+// the draft Hixie-76 framing: 0x00, the text, 0xFF.
+func (b *frameBuilder) begin(hixie bool) {
+	b.hixie = hixie
 	lo := len(b.scratch)
 	b.scratch = append(b.scratch, make([]byte, maxFrameHeader)...)
 	b.segs = append(b.segs, span{lo: lo, hi: lo + maxFrameHeader})
@@ -99,6 +102,13 @@ func (b *frameBuilder) ext(p []byte) {
 // end writes the header of the current message (FIN, text, unmasked)
 // right-aligned into its reserved room.
 func (b *frameBuilder) end() {
+	if b.hixie {
+		s := &b.segs[b.hdrSeg]
+		s.lo = s.hi - 1
+		b.scratch[s.lo] = 0x00
+		b.lit("\xff")
+		return
+	}
 	var hdr [maxFrameHeader]byte
 	hdr[0] = 0x81
 	n := 2

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfig(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(*config) bool
+		wantErr string
+	}{
+		{"defaults", nil, nil, func(c *config) bool {
+			return c.Addr == ":8080" && c.DataDir == "./data" && c.LogFormat == "json" && c.Retention == 7*24*time.Hour && !c.SockJSTestServices
+		}, ""},
+		{"env twin", nil, map[string]string{"EVENTARA_ADDR": ":9090", "EVENTARA_DATA_DIR": "/tmp/x", "EVENTARA_SOCKJS_TEST_SERVICES": "true"},
+			func(c *config) bool { return c.Addr == ":9090" && c.DataDir == "/tmp/x" && c.SockJSTestServices }, ""},
+		{"flag beats env", []string{"--addr", ":7070"}, map[string]string{"EVENTARA_ADDR": ":9090"},
+			func(c *config) bool { return c.Addr == ":7070" }, ""},
+		{"retention", []string{"--retention", "48h"}, nil, func(c *config) bool { return c.Retention == 48*time.Hour }, ""},
+		{"bad log format", []string{"--log-format", "xml"}, nil, nil, "--log-format"},
+		{"bad env duration", nil, map[string]string{"EVENTARA_RETENTION": "soon"}, nil, "EVENTARA_RETENTION"},
+		{"zero retention", []string{"--retention", "0s"}, nil, nil, "--retention"},
+		{"stray argument", []string{"serve"}, nil, nil, "unexpected"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			cfg, err := parseConfig(c.args, func(k string) string { return c.env[k] }, &out)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error()+out.String(), c.wantErr) {
+					t.Fatalf("err = %v, want one mentioning %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.check(cfg) {
+				t.Fatalf("config = %+v", cfg)
+			}
+		})
+	}
+}
+
+func TestHelpListsEveryFlagWithItsEnvTwin(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	_, err := parseConfig([]string{"--help"}, func(string) string { return "" }, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, name := range []string{"addr", "data-dir", "log-level", "log-format", "retention", "checkpoint-interval", "shutdown-timeout", "sockjs-test-services"} {
+		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), envName(name)) {
+			t.Errorf("--help lacks %s or %s:\n%s", name, envName(name), out.String())
+		}
+	}
+}
