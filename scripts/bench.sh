@@ -41,7 +41,7 @@ if [[ $WHAT == fanout || $WHAT == all ]]; then
     for tr in websocket sockjs; do
       echo "== fanout: $n subscribers over $tr"
       d=$(mktemp -d); start_server "$d/data"
-      ( ulimit -n 65536 2>/dev/null || true; "$BENCH" fanout --url "$URL" --subscribers "$n" --transport "$tr" --duration 20s --server-pid "$PID" --realistic ) || true
+      ( ulimit -n 65536 2>/dev/null || true; "$BENCH" fanout --url "$URL" --subscribers "$n" --transport "$tr" --duration 15s --server-pid "$PID" --realistic ) || true
       stop_server
     done
   done

@@ -22,6 +22,33 @@ type config struct {
 	SockJSTestServices bool
 }
 
+// flagRegistrar registers flags on fs that write into c. Settings of one
+// area (security, operations, ...) live in their own file and add their
+// registrar to extraFlags in an init function, so areas do not edit one
+// shared list.
+type flagRegistrar func(fs *flagSet, c *config)
+
+var extraFlags []flagRegistrar
+
+// flagSet wraps flag.FlagSet so every flag's usage names its env twin.
+type flagSet struct{ *flag.FlagSet }
+
+func (fs *flagSet) String(p *string, name, def, usage string) {
+	fs.StringVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, envName(name)))
+}
+
+func (fs *flagSet) Duration(p *time.Duration, name string, def time.Duration, usage string) {
+	fs.DurationVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, envName(name)))
+}
+
+func (fs *flagSet) Bool(p *bool, name string, def bool, usage string) {
+	fs.BoolVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, envName(name)))
+}
+
+func (fs *flagSet) Int(p *int, name string, def int, usage string) {
+	fs.IntVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, envName(name)))
+}
+
 func envName(flagName string) string {
 	return "EVENTARA_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
@@ -29,17 +56,9 @@ func envName(flagName string) string {
 // parseConfig reads flags and their environment twins.
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (*config, error) {
 	c := &config{}
-	fs := flag.NewFlagSet("eventara", flag.ContinueOnError)
+	fs := &flagSet{flag.NewFlagSet("eventara", flag.ContinueOnError)}
 	fs.SetOutput(out)
-	str := func(p *string, name, def, usage string) {
-		fs.StringVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, envName(name)))
-	}
-	dur := func(p *time.Duration, name string, def time.Duration, usage string) {
-		fs.DurationVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, envName(name)))
-	}
-	boolean := func(p *bool, name string, def bool, usage string) {
-		fs.BoolVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, envName(name)))
-	}
+	str, dur, boolean := fs.String, fs.Duration, fs.Bool
 	str(&c.Addr, "addr", ":8080", "HTTP listen address")
 	str(&c.DataDir, "data-dir", "./data", "directory of the embedded journal and checkpoints")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -48,6 +67,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	dur(&c.CheckpointInterval, "checkpoint-interval", 30*time.Second, "how often metrics state is checkpointed")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long a graceful shutdown may take")
 	boolean(&c.SockJSTestServices, "sockjs-test-services", false, "mount the SockJS conformance suite's services (/echo, /close, ...) at the root")
+	for _, register := range extraFlags {
+		register(fs, c)
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: eventara [flags]\n\nEventara ingests events over HTTP and pushes live metrics over STOMP (SockJS or WebSocket at /ws).\n\nFlags:\n")
 		fs.PrintDefaults()
