@@ -197,6 +197,10 @@ func DecodeRecord(b []byte) (Record, error) {
 		e.MetaLatency = math.Float64frombits(binary.LittleEndian.Uint64(r.b))
 		e.HasMetaLatency = true
 		r.b = r.b[8:]
+		// Decode never accepts NaN or ±Inf, so no record written by us holds one.
+		if math.IsNaN(e.MetaLatency) || math.IsInf(e.MetaLatency, 0) {
+			return Record{}, ErrCorruptRecord
+		}
 	}
 	n := r.uvarint()
 	// Each tag takes at least two bytes, which bounds the map's size.
@@ -214,6 +218,13 @@ func DecodeRecord(b []byte) (Record, error) {
 		e.Metadata = append([]byte(nil), md...)
 	}
 	if r.bad || len(r.b) != 0 || flags&^flagMetaLatency != 0 {
+		return Record{}, ErrCorruptRecord
+	}
+	// Only the kinds we write, and a real severity on an event.
+	switch {
+	case rec.Kind == KindEvent && e.Severity.Valid():
+	case rec.Kind == KindReset:
+	default:
 		return Record{}, ErrCorruptRecord
 	}
 	return rec, nil

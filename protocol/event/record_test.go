@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -57,10 +58,9 @@ func TestRecordRoundTrip(t *testing.T) {
 		{"minimal", Record{Kind: KindEvent, Event: Event{ID: ID{1}, Type: "t", Source: "s", Severity: SeverityInfo,
 			ReceivedAt: time.UnixMilli(1_800_000_000_000).UTC(), Timestamp: time.UnixMilli(1_799_999_999_000).UTC()}}},
 		{"reset", Record{Kind: KindReset, Event: Event{ID: ID{2}, ReceivedAt: time.Unix(1_800_000_000, 5).UTC()}}},
-		{"zero", Record{}},
-		{"many tags", Record{Kind: KindEvent, Event: Event{Tags: map[string]string{"a": "1", "b": "", "": "c", "é": "😀"}}}},
-		{"negative latency", Record{Kind: KindEvent, Event: Event{MetaLatency: -1, HasMetaLatency: true}}},
-		{"pre-epoch", Record{Kind: KindEvent, Event: Event{Timestamp: time.Date(1900, 1, 1, 0, 0, 0, 1, time.UTC)}}},
+		{"many tags", Record{Kind: KindEvent, Event: Event{Severity: SeverityDebug, Tags: map[string]string{"a": "1", "b": "", "": "c", "é": "😀"}}}},
+		{"negative latency", Record{Kind: KindEvent, Event: Event{Severity: SeverityInfo, MetaLatency: -1, HasMetaLatency: true}}},
+		{"pre-epoch", Record{Kind: KindEvent, Event: Event{Severity: SeverityCritical, Timestamp: time.Date(1900, 1, 1, 0, 0, 0, 1, time.UTC)}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,5 +117,30 @@ func TestRecordDoesNotAlias(t *testing.T) {
 	}
 	if !eventsEqual(got.Event, r.Event) {
 		t.Fatal("decoded record aliases its input")
+	}
+}
+
+// TestRecordRejectsWhatWeNeverWrite: a record whose CRC matches but whose
+// content no encoder of ours produces is corrupt, not an event.
+func TestRecordRejectsWhatWeNeverWrite(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		rec  Record
+	}{
+		{"zero kind", Record{}},
+		{"unknown kind", Record{Kind: 48, Event: Event{Severity: SeverityInfo}}},
+		{"event without severity", Record{Kind: KindEvent}},
+		{"unknown severity", Record{Kind: KindEvent, Event: Event{Severity: 48}}},
+		{"NaN latency", Record{Kind: KindEvent, Event: Event{Severity: SeverityInfo, MetaLatency: math.NaN(), HasMetaLatency: true}}},
+		{"infinite latency", Record{Kind: KindEvent, Event: Event{Severity: SeverityInfo, MetaLatency: math.Inf(1), HasMetaLatency: true}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := DecodeRecord(AppendRecord(nil, &tc.rec)); !errors.Is(err, ErrCorruptRecord) {
+				t.Fatalf("err = %v, want ErrCorruptRecord", err)
+			}
+		})
 	}
 }
