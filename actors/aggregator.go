@@ -1,7 +1,9 @@
 package actors
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -21,6 +23,14 @@ const futureTimeout = 500 * time.Millisecond
 // and hands each batch to its window actors. On each Tick it collects the
 // windows' views and builds one immutable Snapshot, encoded once, which it
 // publishes to the topic. It also writes the periodic checkpoints.
+//
+// Restarts: each incarnation is a new value. The first gets the state
+// Start recovered; a restarted one recovers totals and windows from the
+// newest checkpoint plus the journal tail before it handles anything else
+// (its windows were stopped with it and are spawned again from that
+// state). Batches already in its mailbox that recovery read from the
+// journal are skipped by ID: records are applied exactly once, in journal
+// order. Guarded by TestAggregatorPanicKeepsEveryAcceptedEvent.
 type aggregatorActor struct {
 	sys    *System
 	totals *snapshots.Totals
@@ -45,12 +55,17 @@ func (a *aggregatorActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.log = actorLog(a.sys.log, ctx)
+		if a.totals == nil {
+			rec, err := recoverState(a.sys.cfg.Journal, a.sys.cfg.Snapshots, a.specs, a.sys.now(), a.log)
+			if err != nil {
+				panic(fmt.Errorf("aggregator restart: %w", err))
+			}
+			a.totals, a.initial, a.lastApplied = rec.totals, rec.windows, rec.lastID
+		}
 		a.windows = make([]*actor.PID, len(a.specs))
 		a.lastViews = make([]snapshots.WindowView, len(a.specs))
 		for i, spec := range a.specs {
-			w := a.initial[i]
-			props := actor.PropsFromProducer(func() actor.Actor { return &windowActor{sys: a.sys, w: w} })
-			pid, err := ctx.SpawnNamed(props, "window-"+spec.Name)
+			pid, err := ctx.SpawnNamed(windowProps(a.sys, spec, a.initial[i], a.lastApplied), "window-"+spec.Name)
 			if err != nil {
 				panic(err)
 			}
@@ -61,13 +76,15 @@ func (a *aggregatorActor) Receive(ctx actor.Context) {
 			a.lastCheckpoint = a.sys.now()
 		}
 	case *applyBatch:
-		for i := range m.recs {
-			a.totals.ApplyRecord(&m.recs[i])
+		recs := skipApplied(m.recs, a.lastApplied)
+		if len(recs) == 0 {
+			return
 		}
-		if n := len(m.recs); n > 0 {
-			a.lastApplied = m.recs[n-1].Event.ID
-			a.sinceCheckpoint += n
+		for i := range recs {
+			a.totals.ApplyRecord(&recs[i])
 		}
+		a.lastApplied = recs[len(recs)-1].Event.ID
+		a.sinceCheckpoint += len(recs)
 		for _, w := range a.windows {
 			ctx.Send(w, m)
 		}
@@ -101,7 +118,9 @@ func (a *aggregatorActor) tick(ctx actor.Context, now time.Time) {
 	}
 	start := time.Now()
 	snap := snapshots.Build(now, a.totals, a.lastViews)
-	a.sys.tickBuild.Store(int64(time.Since(start)))
+	took := time.Since(start)
+	a.sys.tickBuild.Store(int64(took))
+	a.sys.metrics.TickBuilt(took)
 	a.sys.latest.Store(snap)
 	if a.sys.topic != nil {
 		ctx.Send(a.sys.topic, &SnapshotReady{Snapshot: snap})
@@ -181,4 +200,16 @@ func (a *aggregatorActor) capture(ctx actor.Context, now time.Time) (journal.Che
 		return journal.Checkpoint{}, false
 	}
 	return journal.Checkpoint{UpTo: a.lastApplied, At: now, State: state}, true
+}
+
+// skipApplied returns the records of recs after the one with ID last (IDs
+// increase through the journal): those a recovery already applied are
+// dropped, so a batch reaching a restarted actor is applied only once.
+func skipApplied(recs []event.Record, last event.ID) []event.Record {
+	for i := range recs {
+		if id := recs[i].Event.ID; bytes.Compare(id[:], last[:]) > 0 {
+			return recs[i:]
+		}
+	}
+	return nil
 }

@@ -112,3 +112,38 @@ func (s *System) saveCheckpoint(cp journal.Checkpoint) error {
 	s.log.Debug().Str("seq", cp.UpTo.String()).Int("bytes", len(cp.State)).Msg("checkpoint written")
 	return nil
 }
+
+// recoverWindow rebuilds one window, for a restarted window actor: its
+// state in the newest checkpoint (empty if none, or if the checkpoint is
+// unreadable) plus the events of the journal after it. It returns the ID
+// of the last record it covers.
+func recoverWindow(j *journal.Journal, spec snapshots.WindowSpec, now time.Time) (*snapshots.Window, event.ID, error) {
+	w := snapshots.NewWindow(spec)
+	cp, ok, err := j.LoadCheckpoint()
+	if err != nil {
+		return nil, event.ID{}, fmt.Errorf("load checkpoint: %w", err)
+	}
+	if ok {
+		var st checkpointState
+		b, found := []byte(nil), false
+		if gob.NewDecoder(bytes.NewReader(cp.State)).Decode(&st) == nil {
+			b, found = st.Windows[spec.Name]
+		}
+		if !found || w.UnmarshalBinary(b) != nil {
+			w, cp = snapshots.NewWindow(spec), journal.Checkpoint{}
+		}
+	}
+	last := cp.UpTo
+	err = j.Replay(cp.UpTo, func(rec *event.Record) error {
+		if rec.Kind == event.KindEvent {
+			w.Apply(&rec.Event)
+		}
+		last = rec.Event.ID
+		return nil
+	})
+	if err != nil {
+		return nil, event.ID{}, fmt.Errorf("replay journal after %s: %w", cp.UpTo, err)
+	}
+	w.Advance(now)
+	return w, last, nil
+}

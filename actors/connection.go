@@ -31,7 +31,7 @@ const (
 	closeProtocolError = 1002
 	// closePolicy: a slow consumer (its outbound queue was full), a client
 	// silent for twice its heart-beat interval, no CONNECT within
-	// ConnectTimeout, too many subscriptions.
+	// ConnectTimeout, too many subscriptions, a token Authorize refused.
 	closePolicy = 1008
 	// closeTooBig: an inbound frame broke the decoder's limits.
 	closeTooBig = 1009
@@ -77,6 +77,9 @@ type connectionActor struct {
 	version stomp.Version
 	subs    map[string]*actor.PID // by the client's subscription id
 	subSeq  uint64
+
+	credential string // the transport's token (Credentialed), if any
+	authorized bool   // Authorize accepted a token (or there is no Authorize)
 
 	sendEvery, recvEvery  time.Duration // negotiated; 0 = none
 	lastIn                time.Time
@@ -146,6 +149,10 @@ func (c *connectionActor) started(ctx actor.Context) {
 	c.subs = make(map[string]*actor.PID)
 	c.lastIn = time.Now()
 	c.connectTimer = c.after(c.cfg.ConnectTimeout, &connectTimeout{})
+	if cc, ok := c.conn.(Credentialed); ok {
+		c.credential = cc.Credential()
+	}
+	c.authorized = c.cfg.Authorize == nil
 	c.log.Debug().Msg("session opened")
 }
 
@@ -349,6 +356,10 @@ func (c *connectionActor) receipt(ctx actor.Context, f *stomp.Frame) bool {
 }
 
 func (c *connectionActor) connect(ctx actor.Context, f *stomp.Frame) {
+	if why := c.authorize(authHeader(f), f.Header(hdrPasscode)); why != nil {
+		c.fail(ctx, why, f)
+		return
+	}
 	av, present := f.Get(stomp.HdrAcceptVersion)
 	v, err := stomp.NegotiateVersion(av, present)
 	if err != nil {
@@ -415,6 +426,11 @@ func (c *connectionActor) checkHeartBeat(ctx actor.Context) {
 }
 
 func (c *connectionActor) stompSubscribe(ctx actor.Context, f *stomp.Frame) *failure {
+	if a := authHeader(f); a != "" && c.cfg.Authorize != nil {
+		if err := c.cfg.Authorize(bearer(a)); err != nil {
+			return &failure{code: closePolicy, message: err.Error()}
+		}
+	}
 	dest, ok := f.Get(stomp.HdrDestination)
 	if !ok {
 		return &failure{code: closeProtocolError, message: "SUBSCRIBE without destination"}
@@ -518,6 +534,10 @@ func (c *connectionActor) jsonCommand(ctx actor.Context, data []byte) {
 	fill(&cmd.ID, stomp.HdrID)
 	fill(&cmd.Receipt, stomp.HdrReceipt)
 	c.log.Debug().Str("command", cmd.Command).Msg("JSON command")
+	if why := c.authorize(jsonAuthHeader(cmd.Headers), cmd.Headers[hdrPasscode]); why != nil {
+		c.fail(ctx, why, nil)
+		return
+	}
 
 	var why *failure
 	switch strings.ToUpper(cmd.Command) {
@@ -560,4 +580,48 @@ func (c *connectionActor) jsonReceipt(ctx actor.Context, receipt string) {
 		ReceiptID string `json:"receipt-id"`
 	}{receipt})
 	c.send(ctx, Outgoing{Head: b})
+}
+
+// Headers that carry a client's token.
+const (
+	hdrAuthorization = "Authorization"
+	hdrPasscode      = "passcode"
+)
+
+// authHeader returns a frame's Authorization header, in either case.
+func authHeader(f *stomp.Frame) string {
+	if v, ok := f.Get(hdrAuthorization); ok {
+		return v
+	}
+	return f.Header("authorization")
+}
+
+// jsonAuthHeader is authHeader for the JSON command form's headers.
+func jsonAuthHeader(h map[string]string) string {
+	if v, ok := h[hdrAuthorization]; ok {
+		return v
+	}
+	return h["authorization"]
+}
+
+// authorize checks a session's token once, at CONNECT or at the first
+// JSON command: the Authorization header value, else the passcode, else
+// the transport's credential. Nil means the session may go on. The token
+// is never logged.
+func (c *connectionActor) authorize(authorization, passcode string) *failure {
+	if c.authorized {
+		return nil
+	}
+	token := bearer(authorization)
+	if token == "" {
+		token = passcode
+	}
+	if token == "" {
+		token = c.credential
+	}
+	if err := c.cfg.Authorize(token); err != nil {
+		return &failure{code: closePolicy, message: err.Error()}
+	}
+	c.authorized = true
+	return nil
 }

@@ -25,25 +25,48 @@ type Appender interface {
 //
 // Bounded: pending holds at most maxPending events; a request that would
 // pass it is refused at once with ErrOverloaded.
+//
+// Restarts: a new instance starts with nothing pending (the failed one
+// answered its pending requests with ErrRestarting when it got Restarting;
+// the request it failed on is answered by the supervisor, see abandoner).
+// Only carry survives: the ID floor, so IDs keep increasing, and whether a
+// journal write is in flight, so two groups never overlap and records
+// reach the aggregator in journal order. Guarded by
+// TestIngestPanicAnswersEveryRequest.
 type ingestActor struct {
 	sys        *System
 	journal    Appender
 	aggregator *actor.PID
 	ids        *event.Generator
-	lastID     event.ID
+	carry      *ingestCarry
 
 	pending       []*ingestRequest
 	pendingEvents int
-	inFlight      bool
 	maxPending    int
 	maxGroup      int
+	drained       chan struct{}
 	log           zerolog.Logger
+}
+
+// ingestCarry is what the ingest actor's incarnations share: facts about
+// the world, not derived state.
+type ingestCarry struct {
+	lastID   event.ID
+	inFlight bool
 }
 
 func (a *ingestActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.log = actorLog(a.sys.log, ctx)
+	case *actor.Restarting:
+		for _, r := range a.pending {
+			r.abandon(a.sys, nil) // non-blocking: the supervisor may have answered it
+		}
+		a.pending, a.pendingEvents = nil, 0
+	case *drainIngest:
+		a.drained = m.done
+		a.checkDrained()
 	case *ingestRequest:
 		n := len(m.events)
 		if m.reset {
@@ -57,7 +80,7 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 		a.pendingEvents += n
 		a.startCommit(ctx)
 	case *commitDone:
-		a.inFlight = false
+		a.carry.inFlight = false
 		if m.err != nil {
 			a.log.Error().Err(m.err).Int("records", len(m.recs)).Msg("journal append failed")
 			a.sys.journalErr.Store(errString(m.err))
@@ -83,20 +106,28 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 			}
 		}
 		a.startCommit(ctx)
+		a.checkDrained()
+	}
+}
+
+func (a *ingestActor) checkDrained() {
+	if a.drained != nil && !a.carry.inFlight && len(a.pending) == 0 {
+		close(a.drained)
+		a.drained = nil
 	}
 }
 
 // startCommit hands the next group to a journal writer goroutine unless one
 // is already in flight.
 func (a *ingestActor) startCommit(ctx actor.Context) {
-	if a.inFlight || len(a.pending) == 0 {
+	if a.carry.inFlight || len(a.pending) == 0 {
 		return
 	}
-	var group []*ingestRequest
+	// The group is taken off pending only once its records are built, so a
+	// failure in between leaves every request pending (and answered).
 	var recs []event.Record
-	n := 0
-	for len(a.pending) > 0 {
-		r := a.pending[0]
+	n, taken := 0, 0
+	for _, r := range a.pending {
 		size := len(r.events)
 		if r.reset {
 			size = 1
@@ -104,11 +135,8 @@ func (a *ingestActor) startCommit(ctx actor.Context) {
 		if n > 0 && n+size > a.maxGroup {
 			break
 		}
-		a.pending[0] = nil
-		a.pending = a.pending[1:]
-		a.pendingEvents -= size
 		n += size
-		group = append(group, r)
+		taken++
 		now := a.sys.now()
 		if r.reset {
 			recs = append(recs, event.Record{Kind: event.KindReset, Event: event.Event{ID: a.nextID(now), ReceivedAt: now}})
@@ -123,15 +151,24 @@ func (a *ingestActor) startCommit(ctx actor.Context) {
 			recs = append(recs, event.Record{Kind: event.KindEvent, Event: e})
 		}
 	}
+	group := append([]*ingestRequest(nil), a.pending[:taken]...)
+	clear(a.pending[:taken])
+	a.pending = a.pending[taken:]
+	a.pendingEvents -= n
 	if len(a.pending) == 0 {
 		a.pending = nil // let the backing array go
 	}
-	a.inFlight = true
+	a.carry.inFlight = true
 	self := ctx.Self()
 	root := a.sys.root
 	j := a.journal
+	m := a.sys.metrics
 	go func() {
+		start := time.Now()
 		err := j.Append(recs)
+		if err == nil {
+			m.JournalSynced(time.Since(start))
+		}
 		root.Send(self, &commitDone{group: group, recs: recs, err: err})
 	}()
 }
@@ -140,8 +177,8 @@ func (a *ingestActor) startCommit(ctx actor.Context) {
 // wall clock has stepped back since the last one (or since a restart).
 func (a *ingestActor) nextID(now time.Time) event.ID {
 	id := a.ids.New(now)
-	if bytes.Compare(id[:], a.lastID[:]) <= 0 {
-		id = a.lastID
+	if bytes.Compare(id[:], a.carry.lastID[:]) <= 0 {
+		id = a.carry.lastID
 		for i := len(id) - 1; i >= 0; i-- {
 			id[i]++
 			if id[i] != 0 {
@@ -149,7 +186,7 @@ func (a *ingestActor) nextID(now time.Time) event.ID {
 			}
 		}
 	}
-	a.lastID = id
+	a.carry.lastID = id
 	return id
 }
 

@@ -1,7 +1,10 @@
 package actors
 
 import (
+	"fmt"
 	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/eventara/eventara/protocol/event"
 	"github.com/eventara/eventara/snapshots"
@@ -26,12 +29,63 @@ type ingestResult struct {
 }
 
 // commitDone tells the ingest actor that the group it handed to the journal
-// writer is durable (err nil) or failed.
+// writer is durable (err nil) or failed. redelivered marks the copy a
+// supervisor sent again after the ingest actor failed on the original.
 type commitDone struct {
-	group []*ingestRequest
-	recs  []event.Record
-	err   error
+	group       []*ingestRequest
+	recs        []event.Record
+	err         error
+	redelivered bool
 }
+
+// drainIngest asks the ingest actor to close done once no request is
+// pending and no group is in flight (used by Stop).
+type drainIngest struct {
+	done chan struct{}
+}
+
+// abandoner is implemented by messages whose sender waits for an answer.
+// When the actor handling one fails, its supervisor calls abandon, so that
+// no caller waits for an answer that will not come. It runs on the
+// supervisor's goroutine and only sends.
+type abandoner interface {
+	abandon(sys *System, to *actor.PID)
+}
+
+func (m *ingestRequest) abandon(*System, *actor.PID) {
+	select {
+	case m.reply <- ingestResult{err: ErrRestarting}:
+	default: // answered already
+	}
+}
+
+// abandon hands a group whose journal write ended back to the restarted
+// ingest actor, once: the records may be durable, so they must still reach
+// the aggregator and their callers. A second failure fails the callers;
+// what was journaled is counted after the next aggregator recovery.
+func (m *commitDone) abandon(sys *System, to *actor.PID) {
+	if !m.redelivered {
+		again := *m
+		again.redelivered = true
+		sys.root.Send(to, &again)
+		return
+	}
+	for _, r := range m.group {
+		select {
+		case r.reply <- ingestResult{err: fmt.Errorf("%w: failed twice while answering a commit", ErrRestarting)}:
+		default:
+		}
+	}
+}
+
+func (m *finalCheckpoint) abandon(*System, *actor.PID) {
+	select {
+	case m.done <- fmt.Errorf("final checkpoint: %w", ErrRestarting):
+	default:
+	}
+}
+
+func (m *rebuild) abandon(*System, *actor.PID) { close(m.done) }
 
 // applyBatch hands journaled records, in journal order, to the aggregator
 // and from it to every window actor. recs is shared and read-only.

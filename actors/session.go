@@ -30,6 +30,20 @@ type Shared struct {
 	// (without quotes), so a SockJS transport writes
 	// a[" + escape(Head) + SockJSTail + "].
 	SockJSTail []byte
+
+	// STOMPTailDeflate is STOMPTail compressed on its own, for clients that
+	// negotiated permessage-deflate (RFC 7692) with
+	// server_no_context_takeover: raw DEFLATE blocks from a fresh
+	// compressor, ended by a sync flush whose 00 00 ff ff is removed
+	// (section 7.2.1). A compressed message is the per-subscriber head as a
+	// stored (uncompressed) block followed by these bytes, so no subscriber
+	// needs a compressor. Nil when compression failed: such messages go out
+	// uncompressed.
+	STOMPTailDeflate []byte
+	// SockJSTailDeflate is SockJSTail plus the closing `"]`, compressed the
+	// same way: the rest of a SockJS a["..."] frame after a[" and the
+	// escaped head.
+	SockJSTailDeflate []byte
 }
 
 // Outgoing is one unit the connection actor queues for its client.

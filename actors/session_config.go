@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"strings"
 	"time"
 
 	"github.com/eventara/eventara/protocol/stomp"
@@ -35,6 +36,36 @@ type SessionConfig struct {
 	// Limits bound inbound STOMP frames; zero fields take the stomp
 	// package's defaults (64 KiB frames, 64 headers, 8 KiB lines).
 	Limits stomp.Limits
+	// Authorize, when set, turns authentication on: a session must present
+	// a token that Authorize accepts (returns nil for) before it may
+	// subscribe or SEND. The token comes from CONNECT's Authorization
+	// header ("Bearer <token>", as stompjs connectHeaders send it), else
+	// its passcode header, else the transport (see Credentialed); a
+	// SUBSCRIBE that carries its own Authorization header is checked too.
+	// In the JSON command form the first command's "headers" object is
+	// read the same way. A refusal is an ERROR frame whose message is the
+	// error's text, then a close with 1008. Nil means no authentication.
+	// It must be safe for concurrent use, and its errors must not quote
+	// the token.
+	Authorize func(token string) error
+}
+
+// Credentialed is implemented by a ClientConn whose transport carried a
+// token (an access_token query parameter or an Authorization header on
+// the request that opened the session). The connection actor calls
+// Credential once, when it starts; "" means none.
+type Credentialed interface {
+	Credential() string
+}
+
+// bearer returns the token of an Authorization header value: what follows
+// "Bearer " (any case), or the whole value when it has no scheme.
+func bearer(v string) string {
+	v = strings.TrimSpace(v)
+	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		return strings.TrimSpace(v[7:])
+	}
+	return v
 }
 
 func (c SessionConfig) withDefaults() SessionConfig {

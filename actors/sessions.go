@@ -37,8 +37,11 @@ func newSessions(s *System) (Sessions, error) {
 	// A connection actor that panics is stopped, not restarted: its
 	// protocol state (version, subscriptions, decoder) cannot be rebuilt,
 	// so the client is closed with 1011 and reconnects.
-	// protoactor logs the decision with the child's path; the connection
-	// actor logs its own close (see connectionActor.stopping).
+	// In a started System every props is re-given the tree's supervisor
+	// (supervision.go, same policy for connections); this one serves the
+	// session tests that build a bare System. The decision is logged by
+	// the supervisor; the connection actor logs its own close (see
+	// connectionActor.stopping).
 	stopOnFailure := actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive {
 		return actor.StopDirective
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/eventara/eventara/journal"
 	"github.com/eventara/eventara/protocol/event"
 	"github.com/eventara/eventara/snapshots"
+	"github.com/eventara/eventara/telemetry"
 )
 
 // Config configures the actor system. Zero values are documented defaults.
@@ -39,6 +40,11 @@ type Config struct {
 	MaxGroupEvents int
 	// Sessions configures STOMP client sessions.
 	Sessions SessionConfig
+	// Metrics receives the service's figures. Nil records nothing.
+	Metrics *telemetry.Metrics
+	// Supervision overrides restart policies by actor kind (KindWindow,
+	// ...); zero fields keep the kind's default (see supervision.go).
+	Supervision map[string]RestartPolicy
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
 }
@@ -93,6 +99,12 @@ type System struct {
 	// checkpointAt is the last checkpoint's time in Unix ms (0: none yet).
 	checkpointAt atomic.Int64
 	stopped      atomic.Bool
+
+	sup      *supervisor
+	reg      *registry
+	faults   *Faults
+	metrics  *telemetry.Metrics
+	debugLog bool // per-message Debug lines
 }
 
 // Start recovers the metrics state from the journal (newest checkpoint plus
@@ -103,8 +115,12 @@ func Start(cfg Config) (*System, error) {
 		return nil, errors.New("actors: Config.Journal is required")
 	}
 	cfg.setDefaults()
-	s := &System{cfg: cfg, log: cfg.Log, started: cfg.Now()}
+	s := &System{cfg: cfg, log: cfg.Log, started: cfg.Now(), metrics: cfg.Metrics,
+		debugLog: cfg.Log.Debug().Enabled(), reg: newRegistry()}
 	s.journalErr.Store("")
+	s.sup = newSupervisor(s, cfg.Supervision)
+	s.metrics.DeclareKinds(KindIngest, KindAggregator, KindWindow, KindScheduler, KindTopic, KindSessions, KindSubscription)
+	s.faults = newFaults(s)
 
 	specs := snapshots.StandardWindows()
 	rec, err := recoverState(cfg.Journal, cfg.Snapshots, specs, cfg.Now(), cfg.Log)
@@ -112,25 +128,43 @@ func Start(cfg Config) (*System, error) {
 		return nil, err
 	}
 	s.as = actor.NewActorSystem(actor.WithLoggerFactory(protoLogger(cfg.Log)))
-	s.root = s.as.Root
+	// Top-level actors are supervised by s.sup as a guardian (it never
+	// escalates: a guardian cannot); every actor is spawned instrumented.
+	s.root = s.as.Root.Copy().WithGuardian(s.sup).WithSpawnMiddleware(s.instrument)
 
 	if s.topic, err = spawnTopic(s); err != nil {
 		return nil, fmt.Errorf("spawn topic: %w", err)
 	}
-	agg := &aggregatorActor{sys: s, totals: rec.totals, specs: specs, initial: rec.windows, lastApplied: rec.lastID}
-	if s.aggregator, err = s.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return agg }), "aggregator"); err != nil {
+	// Each incarnation is a new actor value; only the first gets the state
+	// recovered here (a restarted aggregator recovers its own).
+	var firstAgg atomic.Pointer[recovered]
+	firstAgg.Store(rec)
+	aggProps := actor.PropsFromProducer(func() actor.Actor {
+		a := &aggregatorActor{sys: s, specs: specs}
+		if r := firstAgg.Swap(nil); r != nil {
+			a.totals, a.initial, a.lastApplied = r.totals, r.windows, r.lastID
+		}
+		return a
+	})
+	if s.aggregator, err = s.root.SpawnNamed(aggProps, "aggregator"); err != nil {
 		return nil, fmt.Errorf("spawn aggregator: %w", err)
 	}
-	ing := &ingestActor{sys: s, journal: cfg.Journal, aggregator: s.aggregator, ids: event.NewGenerator(),
-		lastID: rec.lastID, maxPending: cfg.MaxPendingEvents, maxGroup: cfg.MaxGroupEvents}
-	if s.ingest, err = s.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return ing }), "ingest"); err != nil {
+	carry := &ingestCarry{lastID: rec.lastID}
+	journalW := faultyAppender{Appender: cfg.Journal, faults: s.faults}
+	ingProps := actor.PropsFromProducer(func() actor.Actor {
+		return &ingestActor{sys: s, journal: journalW, aggregator: s.aggregator, ids: event.NewGenerator(),
+			carry: carry, maxPending: cfg.MaxPendingEvents, maxGroup: cfg.MaxGroupEvents}
+	})
+	if s.ingest, err = s.root.SpawnNamed(ingProps, "ingest"); err != nil {
 		return nil, fmt.Errorf("spawn ingest: %w", err)
 	}
 	// The first snapshot is built at once, so GET /api/v1/metrics never
 	// waits for the first tick.
 	s.root.Send(s.aggregator, &Tick{Now: cfg.Now()})
-	sched := &schedulerActor{sys: s, target: s.aggregator, interval: cfg.Tick}
-	if s.scheduler, err = s.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return sched }), "scheduler"); err != nil {
+	schedProps := actor.PropsFromProducer(func() actor.Actor {
+		return &schedulerActor{sys: s, target: s.aggregator, interval: cfg.Tick}
+	})
+	if s.scheduler, err = s.root.SpawnNamed(schedProps, "scheduler"); err != nil {
 		return nil, fmt.Errorf("spawn scheduler: %w", err)
 	}
 	if s.sessions, err = newSessions(s); err != nil {
@@ -144,7 +178,11 @@ func (s *System) now() time.Time { return s.cfg.Now() }
 // Ingest journals events and returns them as stamped (ID, ReceivedAt,
 // Timestamp). A nil error means every event is durable and will be counted.
 func (s *System) Ingest(ctx context.Context, events []event.Event) ([]event.Event, error) {
+	start := time.Now()
 	res, err := s.request(ctx, &ingestRequest{events: events, reply: make(chan ingestResult, 1)})
+	if err == nil {
+		s.metrics.Ingested(len(res.events), time.Since(start))
+	}
 	return res.events, err
 }
 
@@ -251,13 +289,17 @@ func (s *System) Health() Health {
 	return h
 }
 
-// Stop stops the actors in order: no new work, sessions closed, the ingest
-// actor drained, a last tick and checkpoint, then the rest. (protoactor's
-// own Shutdown stops no actor.) The journal is closed by the caller after.
+// Stop stops the actors in order: faults cleared and pending restarts run
+// at once, the scheduler, the ingest actor once every request it took is
+// answered, a last checkpoint, the aggregator, the sessions (clients closed
+// with 1001), the topic. (protoactor's own Shutdown stops no actor.) The
+// journal is closed by the caller after.
 func (s *System) Stop(ctx context.Context) error {
 	if !s.stopped.CompareAndSwap(false, true) {
 		return nil
 	}
+	s.faults.Clear()
+	s.sup.stop()
 	var errs []error
 	stop := func(pid *actor.PID) {
 		if pid == nil {
@@ -268,8 +310,16 @@ func (s *System) Stop(ctx context.Context) error {
 		}
 	}
 	stop(s.scheduler)
-	// Poison queues behind every ingest request already sent; in-flight
-	// commits finish and are applied before the aggregator is stopped.
+	// Every request sent before stopped was set is queued before the
+	// drain; it waits for the group in flight too, whose records are then
+	// handed to the aggregator before the final checkpoint.
+	drained := make(chan struct{})
+	s.root.Send(s.ingest, &drainIngest{done: drained})
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("drain ingest: %w", ctx.Err()))
+	}
 	stop(s.ingest)
 	if err := s.finalCheckpoint(ctx); err != nil {
 		errs = append(errs, err)

@@ -52,12 +52,13 @@ if [[ $WHAT == recovery || $WHAT == all ]]; then
   d=$(mktemp -d); start_server "$d/data"
   "$BENCH" ingest --url "$URL" --conns 8 --batch 1000 --duration 300s --max-events 10000000 --server-pid "$PID"
   kill -KILL "$PID"; wait "$PID" 2>/dev/null || true
-  t0=$(date +%s.%N); start_server "$d/data"; t1=$(date +%s.%N)
+  t0=$(date +%s.%N); start_server "$d/data" --log-level info; t1=$(date +%s.%N)
   printf '  start-up after kill -9: %.2f s (until health answers)\n' "$(echo "$t1 - $t0" | bc)"
-  grep -o '"replayed":[0-9]*' "$d/data.log" | tail -1 | sed 's/^/  /'
+  grep -o '"replayed":[0-9]*\|"took":[0-9.]*' "$d/data.log" | tr '\n' ' ' | sed 's/^/  recovery log: /'; echo
   stop_server
-  t0=$(date +%s.%N); start_server "$d/data"; t1=$(date +%s.%N)
-  printf '  start-up after SIGTERM: %.2f s\n' "$(echo "$t1 - $t0" | bc)"
+  t0=$(date +%s.%N); start_server "$d/data" --log-level info; t1=$(date +%s.%N)
+  printf '  start-up after SIGTERM: %.2f s (until health answers)\n' "$(echo "$t1 - $t0" | bc)"
+  grep -o '"replayed":[0-9]*\|"took":[0-9.]*' "$d/data.log" | tr '\n' ' ' | sed 's/^/  recovery log: /'; echo
   stop_server
   du -sh "$d/data" | sed 's/^/  journal size: /'
 fi

@@ -19,7 +19,28 @@ type Config struct {
 	// TestServices, when set, serves the SockJS conformance suite's services
 	// (/echo, /close, /disabled_websocket_echo, /cookie_needed_echo).
 	TestServices http.Handler
+	// Ops configures /api/v1/system/actors, /metrics and /debug (system.go).
+	Ops OpsConfig
+
+	// Security. The zero values leave the service as open as the seed's
+	// "Current State" describes.
+
+	// Tokens, when set, turns on bearer-token authentication of the REST
+	// API, /debug, /metrics and live-push session URLs (see authenticate).
+	Tokens *Tokens
+	// Origins, when set, is the allow-list of browser origins (REST CORS,
+	// SockJS, WebSocket upgrades). Nil allows any.
+	Origins *Origins
+	// IngestRate bounds ingest requests per token or client IP. The zero
+	// value means no limit.
+	IngestRate RateLimit
+	// Conns, when set, enforces connection limits; the http.Server must
+	// also use its ConnContext and ConnState.
+	Conns *ConnLimiter
 }
+
+// pushPrefix is where Config.Push is mounted.
+const pushPrefix = "/ws"
 
 // NewHandler returns the service's HTTP handler: the REST API under
 // /api/v1, live push under /ws, and the dashboard at /.
@@ -34,6 +55,7 @@ func NewHandler(sys *actors.System, cfg Config) http.Handler {
 	m := &metricsAPI{sys: sys}
 	mux.Handle("/api/v1/metrics", methods{http.MethodGet: m.get})
 	mux.Handle("/api/v1/metrics/reset", methods{http.MethodPost: m.reset})
+	mountOps(mux, sys, cfg.Ops)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path, nil)
 	})
@@ -44,14 +66,34 @@ func NewHandler(sys *actors.System, cfg Config) http.Handler {
 	// like /ws//xhr with a redirect where the protocol wants a 404.
 	var prefixes []prefixRoute
 	if cfg.Push != nil {
-		prefixes = append(prefixes, prefixRoute{"/ws", cfg.Push})
+		prefixes = append(prefixes, prefixRoute{pushPrefix, cfg.Push})
 	}
 	if cfg.TestServices != nil {
 		for _, p := range []string{"/echo", "/close", "/disabled_websocket_echo", "/cookie_needed_echo"} {
 			prefixes = append(prefixes, prefixRoute{p, cfg.TestServices})
 		}
 	}
-	return recoverPanics(cfg.Log, cors(routePrefixes(prefixes, mux)))
+	return recoverPanics(cfg.Log, guard(cfg, routePrefixes(prefixes, mux)))
+}
+
+// guard wraps h in the protections cfg turns on, outermost first:
+// connection limits, origin check, CORS answers (so that a 401 can be read
+// cross-origin), authentication, ingest rate.
+func guard(cfg Config, h http.Handler) http.Handler {
+	if cfg.IngestRate.Rate > 0 {
+		h = limitIngest(newRateLimiter(cfg.IngestRate), h)
+	}
+	if cfg.Tokens != nil {
+		h = authenticate(cfg.Tokens, pushPrefix, h)
+	}
+	h = cors(h)
+	if cfg.Origins != nil {
+		h = checkOrigin(cfg.Origins, h)
+	}
+	if cfg.Conns != nil {
+		h = limitConns(cfg.Conns, h)
+	}
+	return h
 }
 
 type prefixRoute struct {

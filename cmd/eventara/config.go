@@ -20,6 +20,8 @@ type config struct {
 	CheckpointInterval time.Duration
 	ShutdownTimeout    time.Duration
 	SockJSTestServices bool
+	Security           securityConfig // config_security.go
+	Ops                opsConfig      // config_ops.go
 }
 
 // flagRegistrar registers flags on fs that write into c. Settings of one

@@ -67,24 +67,29 @@ func newLogger(cfg *config, out io.Writer) (zerolog.Logger, error) {
 }
 
 func serve(cfg *config, log zerolog.Logger) error {
+	sec, err := newSecurity(cfg.Security, log)
+	if err != nil {
+		return err
+	}
 	j, err := journal.Open(journal.Config{Dir: cfg.DataDir, Log: log.With().Str("component", "journal").Logger()})
 	if err != nil {
 		return fmt.Errorf("open journal in %s: %w", cfg.DataDir, err)
 	}
 	defer j.Close()
-	sys, err := actors.Start(actors.Config{
+	ops := newOps(cfg.Ops)
+	sys, err := actors.Start(ops.actorsConfig(actors.Config{
 		Log:                log.With().Str("component", "actors").Logger(),
 		Journal:            j,
 		Retention:          cfg.Retention,
 		CheckpointInterval: cfg.CheckpointInterval,
-		Sessions:           actors.SessionConfig{ServerName: "Eventara/" + version},
-	})
+		Sessions:           sec.sessionConfig(actors.SessionConfig{ServerName: "Eventara/" + version}),
+	}))
 	if err != nil {
 		return fmt.Errorf("start actors: %w", err)
 	}
 	pushLog := log.With().Str("component", "push").Logger()
-	push := sockjs.NewHandler(sockjs.Config{Prefix: "/ws", Log: pushLog}, sys.Sessions())
-	tcfg := transport.Config{Log: log, Push: push, Dashboard: web.Handler()}
+	push := sockjs.NewHandler(sec.pushConfig(sockjs.Config{Prefix: "/ws", Log: pushLog}), sys.Sessions())
+	tcfg := sec.transportConfig(ops.transportConfig(sys, transport.Config{Log: log, Push: push, Dashboard: web.Handler()}))
 	if cfg.SockJSTestServices {
 		tcfg.TestServices = sockjs.TestServices(sockjs.Config{Log: pushLog})
 	}
@@ -94,6 +99,7 @@ func serve(cfg *config, log zerolog.Logger) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          nil,
 	}
+	sec.configureServer(srv)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		_ = sys.Stop(context.Background())
@@ -102,7 +108,7 @@ func serve(cfg *config, log zerolog.Logger) error {
 	log.Info().Str("addr", ln.Addr().String()).Str("data_dir", cfg.DataDir).Str("version", version).Msg("eventara listening")
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- sec.serve(srv, ln) }()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)

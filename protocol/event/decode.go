@@ -331,6 +331,11 @@ func (s *scanner) name(field string, dst *string, max int, required bool, fe *Fi
 		fe.add(field, msg)
 		return true
 	}
+	// Names are shown in dashboards and logs: no NUL, no line breaks.
+	if bytes.ContainsFunc(b, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		fe.add(field, "must not contain control characters")
+		return true
+	}
 	if required && len(bytes.TrimSpace(b)) == 0 {
 		fe.add(field, "must not be blank")
 		return true

@@ -98,7 +98,10 @@ func TestDecodeValidation(t *testing.T) {
 		{"missing eventType", `{"source":"s"}`, "eventType", nil},
 		{"missing source", `{"eventType":"t"}`, "source", nil},
 		{"null eventType", `{"eventType":null,"source":"s"}`, "eventType", nil},
-		{"blank eventType", `{"eventType":"  \t","source":"s"}`, "eventType", nil},
+		{"blank eventType", `{"eventType":"   ","source":"s"}`, "eventType", nil},
+		{"escaped NUL in eventType", `{"eventType":"a\u0000b","source":"s"}`, "eventType", nil},
+		{"escaped newline in source", `{"eventType":"t","source":"a\nb"}`, "source", nil},
+		{"tab in userId", `{"eventType":"t","source":"s","userId":"u\t1"}`, "userId", nil},
 		{"empty source", `{"eventType":"t","source":""}`, "source", nil},
 		{"eventType number", `{"eventType":1,"source":"s"}`, "eventType", nil},
 		{"source object", `{"eventType":"t","source":{}}`, "source", nil},
@@ -106,8 +109,8 @@ func TestDecodeValidation(t *testing.T) {
 		{"eventType 101 chars", `{"eventType":"` + long(101, "a") + `","source":"s"}`, "eventType", nil},
 		{"source 101 chars", `{"eventType":"t","source":"` + long(101, "a") + `"}`, "source", nil},
 		{"eventType invalid utf8", "{\"eventType\":\"\xff\",\"source\":\"s\"}", "eventType", nil},
-		{"escaped eventType", `{"eventType":"a\u00e9\n","source":"s"}`, "", func(t *testing.T, e Event) {
-			if e.Type != "aé\n" {
+		{"escaped eventType", `{"eventType":"a\u00e9\/","source":"s"}`, "", func(t *testing.T, e Event) {
+			if e.Type != "aé/" {
 				t.Errorf("type %q", e.Type)
 			}
 		}},

@@ -19,6 +19,11 @@ type Handler struct {
 	iframe     []byte
 	iframeETag string
 
+	// creds holds the token a session-opening request carried (see
+	// Credential): WebSockets by remote address while their handler runs,
+	// new HTTP sessions by session id until their connection actor reads it.
+	creds sync.Map
+
 	mu     sync.Mutex
 	polled map[string]*session  // HTTP sessions by session id
 	conns  map[*wsConn]struct{} // open WebSocket connections
@@ -41,8 +46,8 @@ func NewHandler(cfg Config, sessions actors.Sessions) *Handler {
 }
 
 // Close closes every open session with code and reason (a c[code,"reason"]
-// frame for SockJS, a close frame for raw WebSockets), after what each has
-// queued, and refuses new sessions from then on. It does not wait for the
+// frame for SockJS; raw WebSockets get a 1001 close frame), after what each
+// has queued, and refuses new sessions from then on. It does not wait for the
 // clients.
 func (h *Handler) Close(code int, reason string) {
 	h.mu.Lock()
@@ -56,6 +61,12 @@ func (h *Handler) Close(code int, reason string) {
 	}
 	h.mu.Unlock()
 	for _, c := range conns {
+		if ws, ok := c.(*wsConn); ok && !ws.sockjs {
+			// A raw WebSocket client knows no SockJS codes: a shutdown
+			// is 1001, going away (issue 4).
+			ws.Close(1001, "Server shutting down")
+			continue
+		}
 		c.Close(code, reason)
 	}
 }
@@ -71,14 +82,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rest == "" || rest == "/":
 		if isUpgrade(r) {
-			h.serveWebSocket(w, r, false)
+			h.serveCredentialedWebSocket(w, r, false)
 			return
 		}
 		h.serveGreeting(w, r)
 	case rest == "/info":
 		h.serveInfo(w, r)
 	case rest == "/websocket":
-		h.serveWebSocket(w, r, false)
+		h.serveCredentialedWebSocket(w, r, false)
 	case rest == "/"+sockjsFile:
 		serveStatic(w, r, "application/javascript; charset=UTF-8", sockjsJSETag, sockjsJS)
 	case isIframePath(rest):
@@ -111,7 +122,7 @@ func splitSessionPath(rest string) (session, transport string, ok bool) {
 func (h *Handler) serveTransport(w http.ResponseWriter, r *http.Request, id, transport string) {
 	switch transport {
 	case "websocket":
-		h.serveWebSocket(w, r, true)
+		h.serveCredentialedWebSocket(w, r, true)
 	case "xhr_send":
 		h.serveSend(w, r, id, false)
 	case "jsonp_send":
@@ -121,6 +132,15 @@ func (h *Handler) serveTransport(w http.ResponseWriter, r *http.Request, id, tra
 		if !ok {
 			http.NotFound(w, r)
 			return
+		}
+		if tok := requestToken(r); tok != "" && h.lookup(id) == nil {
+			key := "session:" + id
+			h.creds.Store(key, tok)
+			defer func() {
+				if h.lookup(id) == nil { // refused before the session opened
+					h.creds.Delete(key)
+				}
+			}()
 		}
 		h.serveReceive(w, r, id, t)
 	}
@@ -157,3 +177,50 @@ func (h *Handler) unregister(c *wsConn) {
 	delete(h.conns, c)
 	h.mu.Unlock()
 }
+
+// requestToken is the token a session-opening request carries: its
+// Authorization header's bearer token, else its access_token query
+// parameter (SockJS's HTTP transports cannot send headers). Transport
+// does not check it; the connection actor does, through
+// actors.SessionConfig.Authorize, and transport.authenticate refuses a
+// bad one before it gets here when authentication is on.
+func requestToken(r *http.Request) string {
+	if v := r.Header.Get("Authorization"); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		return strings.TrimSpace(v[7:])
+	}
+	return r.URL.Query().Get("access_token")
+}
+
+// serveCredentialedWebSocket serves a WebSocket, keeping the request's
+// token where the connection's Credential finds it for as long as the
+// connection lives (serveWebSocket returns when it ends; a remote address
+// names one TCP connection meanwhile).
+func (h *Handler) serveCredentialedWebSocket(w http.ResponseWriter, r *http.Request, sockjsFraming bool) {
+	if tok := requestToken(r); tok != "" {
+		key := "remote:" + r.RemoteAddr
+		h.creds.Store(key, tok)
+		defer h.creds.Delete(key)
+	}
+	h.serveWebSocket(w, r, sockjsFraming)
+}
+
+// Credential implements actors.Credentialed: the token of the WebSocket
+// handshake, if any.
+func (c *wsConn) Credential() string {
+	v, _ := c.h.creds.Load("remote:" + c.remote)
+	s, _ := v.(string)
+	return s
+}
+
+// Credential implements actors.Credentialed: the token of the request
+// that opened the HTTP session, if any. It is handed over once.
+func (s *session) Credential() string {
+	v, _ := s.h.creds.LoadAndDelete("session:" + s.id)
+	tok, _ := v.(string)
+	return tok
+}
+
+var (
+	_ actors.Credentialed = (*wsConn)(nil)
+	_ actors.Credentialed = (*session)(nil)
+)

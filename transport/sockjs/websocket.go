@@ -5,8 +5,10 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -28,7 +30,18 @@ type wsConn struct {
 	ws      messageConn
 	nc      net.Conn
 	hixie   bool // draft Hixie-76 framing (0x00 text 0xFF)
+	deflate bool // permessage-deflate was negotiated: shared snapshots go compressed
 	writev  bool // nc takes a writev in one call (TCP, Unix)
+	// raw, when set, lets Send write at once from the caller's goroutine
+	// with one non-blocking writev when no writer runs (the fast path).
+	raw syscall.RawConn
+	// wmu is held while a frame is on the wire, even partly: data frames
+	// (flush, the fast path) and coder/websocket's control frames
+	// (ctlWriter) take it, so a fast-path frame that went out only in
+	// part is finished (by drain, from pending) before anything else is
+	// written.
+	wmu     sync.Mutex
+	pending []byte // the unsent rest of a fast-path write; wmu stays locked until drain writes it
 	sockjs  bool
 	remote  string
 	framing atomic.Uint32
@@ -56,9 +69,10 @@ var _ actors.ClientConn = (*wsConn)(nil)
 // hijackCapture passes a ResponseWriter to websocket.Accept and keeps the
 // hijacked net.Conn, so data frames can be written to it directly. The
 // buffered writer handed to coder/websocket is small: it only ever writes
-// control frames.
+// control frames, through c's wmu.
 type hijackCapture struct {
 	http.ResponseWriter
+	c  *wsConn
 	nc net.Conn
 }
 
@@ -68,7 +82,20 @@ func (hc *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	hc.nc = nc
-	return nc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(nc, 256)), nil
+	return nc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(ctlWriter{hc.c, nc}, 256)), nil
+}
+
+// ctlWriter writes coder/websocket's control frames (pong, close) whole,
+// never inside a data frame: it waits for wmu.
+type ctlWriter struct {
+	c  *wsConn
+	nc net.Conn
+}
+
+func (w ctlWriter) Write(p []byte) (int, error) {
+	w.c.wmu.Lock()
+	defer w.c.wmu.Unlock()
+	return w.nc.Write(p)
 }
 
 func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, sockjsFraming bool) {
@@ -92,11 +119,22 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, sockjsF
 		h.serveHixie76(w, r, sockjsFraming)
 		return
 	}
-	opts := &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled}
+	// permessage-deflate with no context takeover either way: each server
+	// message is compressed on its own, so the shared part of a snapshot
+	// is compressed once per tick by the topic (actors.Shared's *Deflate
+	// fields) and a connection keeps no compressor. coder/websocket
+	// answers "permessage-deflate; client_no_context_takeover;
+	// server_no_context_takeover" to any acceptable offer (RFC 7692
+	// sections 7.1.1.1 and 7.1.1.2 let a server add both) and inflates
+	// what the client compresses; it never compresses here, as data
+	// frames are written by wsConn and control frames are never
+	// compressed.
+	opts := &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionNoContextTakeover}
 	if !sockjsFraming {
 		opts.Subprotocols = stompSubprotocols
 	}
-	hc := &hijackCapture{ResponseWriter: w}
+	c := &wsConn{h: h, sockjs: sockjsFraming, remote: r.RemoteAddr}
+	hc := &hijackCapture{ResponseWriter: w, c: c}
 	ws, err := websocket.Accept(hc, r, opts)
 	if err != nil {
 		h.cfg.Log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("websocket handshake failed")
@@ -104,7 +142,12 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, sockjsF
 	}
 	ws.SetReadLimit(int64(h.cfg.MaxMessageSize))
 	h.cfg.Log.Debug().Str("remote", r.RemoteAddr).Str("subprotocol", ws.Subprotocol()).Msg("websocket accepted")
-	h.runWebSocket(&wsConn{h: h, ws: coderConn{ws}, nc: hc.nc, sockjs: sockjsFraming, remote: r.RemoteAddr})
+	c.ws, c.nc = coderConn{ws}, hc.nc
+	c.deflate = strings.HasPrefix(hc.Header().Get("Sec-WebSocket-Extensions"), "permessage-deflate")
+	if sc, ok := hc.nc.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn() // only coder/websocket connections: their control frames go through wmu
+	}
+	h.runWebSocket(c)
 }
 
 // runWebSocket runs an accepted WebSocket session until it ends.
@@ -117,6 +160,9 @@ func (h *Handler) runWebSocket(c *wsConn) {
 		}
 	case *net.UnixConn:
 		c.writev = true
+	}
+	if !c.writev {
+		c.raw = nil
 	}
 	if !h.register(c) {
 		c.ws.Close(websocket.StatusGoingAway, "shutting down")
@@ -192,12 +238,20 @@ func (c *wsConn) finish() {
 }
 
 // Send implements actors.ClientConn: it queues o and starts the writer
-// goroutine if none runs.
+// goroutine if none runs. When no writer runs (so nothing is queued), it
+// writes o itself first, with one non-blocking writev: a tick's delivery
+// then costs no goroutine and no wake-up.
 func (c *wsConn) Send(o actors.Outgoing) bool {
 	c.mu.Lock()
 	if c.closeReq || c.broken || len(c.queue) >= c.h.cfg.QueueLength {
 		c.mu.Unlock()
 		return false
+	}
+	if !c.writing && c.raw != nil {
+		c.writing = true // this goroutine is the writer for now
+		c.mu.Unlock()
+		c.writeNow(o)
+		return true
 	}
 	c.queue = append(c.queue, o)
 	start := !c.writing
@@ -270,12 +324,66 @@ func (c *wsConn) heartbeatTimer() *time.Timer {
 	return c.hb
 }
 
+// writeNow is Send's fast path, run by the goroutine that took the writer
+// role: o goes out with one non-blocking writev. What the socket did not
+// take, and anything queued meanwhile, is left to a drain goroutine.
+func (c *wsConn) writeNow(o actors.Outgoing) {
+	fb := getBuilder()
+	units := fb.units(o)
+	c.build(fb, units)
+	c.wmu.Lock()
+	n, total, err := fb.tryWritev(c.raw)
+	if err != nil {
+		c.wmu.Unlock()
+		putBuilder(fb)
+		c.mu.Lock()
+		c.broken = true // writing stays true: no writer starts again
+		c.mu.Unlock()
+		c.h.cfg.Log.Debug().Err(err).Str("remote", c.remote).Msg("websocket write failed")
+		c.ws.CloseNow()
+		return
+	}
+	if n < total {
+		c.pending = fb.rest(n) // wmu stays locked until drain has written it
+		putBuilder(fb)
+		go c.drain()
+		return
+	}
+	c.wmu.Unlock()
+	putBuilder(fb)
+	c.wrote.Store(true)
+	c.mu.Lock()
+	if len(c.queue) == 0 && !c.hbDue && !c.closeReq {
+		c.writing = false
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	go c.drain() // queued meanwhile, or Close was called
+}
+
 // drain is the connection's writer: it takes everything queued, writes it
 // in one call, and repeats until the queue is empty, then exits (or runs
-// the close handshake if Close was called).
+// the close handshake if Close was called). It first finishes a fast-path
+// write that went out in part.
 func (c *wsConn) drain() {
 	fb := getBuilder()
 	defer putBuilder(fb)
+	if p := c.pending; p != nil {
+		c.pending = nil
+		c.nc.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteTimeout))
+		_, err := c.nc.Write(p)
+		c.wmu.Unlock()
+		if err != nil {
+			c.mu.Lock()
+			c.broken = true
+			c.mu.Unlock()
+			c.h.cfg.Log.Debug().Err(err).Str("remote", c.remote).Msg("websocket write failed")
+			c.ws.CloseNow()
+			return
+		}
+		c.wrote.Store(true)
+	}
 	for {
 		c.mu.Lock()
 		units := c.queue
@@ -317,24 +425,44 @@ func (c *wsConn) drain() {
 }
 
 // build lays out units: SockJS batches them into one a[...] message (or
-// an h frame when none is queued); raw WebSocket gives each its own.
+// an h frame when none is queued); raw WebSocket gives each its own. On a
+// permessage-deflate connection each shared STOMP snapshot is a message of
+// its own, compressed: the head as a stored block, then the topic's
+// compressed tail.
 func (c *wsConn) build(fb *frameBuilder, units []actors.Outgoing) {
 	f := actors.Framing(c.framing.Load())
 	if c.sockjs {
-		fb.begin(c.hixie)
 		if len(units) == 0 {
+			fb.begin(c.hixie)
 			fb.lit(sockjs.HeartbeatFrame)
 			fb.end()
 			return
 		}
-		fb.lit(sockjs.ArrayStart)
+		open := false // an uncompressed a[...] message is being laid out
 		for i := range units {
-			if i > 0 {
+			u := &units[i]
+			if c.deflate && f == actors.FramingSTOMP && u.Shared != nil && u.Shared.SockJSTailDeflate != nil {
+				if open {
+					fb.lit(sockjs.ArrayEnd)
+					fb.end()
+					open = false
+				}
+				fb.beginDeflate()
+				fb.stored(sockjs.ArrayStart+sockjs.MessageStart, u.Head, true)
+				fb.ext(u.Shared.SockJSTailDeflate)
+				fb.end()
+				continue
+			}
+			if open {
 				fb.lit(sockjs.MessageSep)
+			} else {
+				fb.begin(c.hixie)
+				fb.lit(sockjs.ArrayStart)
+				open = true
 			}
 			fb.lit(sockjs.MessageStart)
-			fb.escaped(units[i].Head)
-			if sh := units[i].Shared; sh != nil {
+			fb.escaped(u.Head)
+			if sh := u.Shared; sh != nil {
 				if f == actors.FramingJSON {
 					fb.escaped(sh.JSON)
 				} else {
@@ -343,14 +471,24 @@ func (c *wsConn) build(fb *frameBuilder, units []actors.Outgoing) {
 			}
 			fb.lit(sockjs.MessageEnd)
 		}
-		fb.lit(sockjs.ArrayEnd)
-		fb.end()
+		if open {
+			fb.lit(sockjs.ArrayEnd)
+			fb.end()
+		}
 		return
 	}
 	for i := range units {
+		u := &units[i]
+		if c.deflate && f == actors.FramingSTOMP && u.Shared != nil && u.Shared.STOMPTailDeflate != nil {
+			fb.beginDeflate()
+			fb.stored("", u.Head, false)
+			fb.ext(u.Shared.STOMPTailDeflate)
+			fb.end()
+			continue
+		}
 		fb.begin(c.hixie)
-		fb.ext(units[i].Head)
-		if sh := units[i].Shared; sh != nil {
+		fb.ext(u.Head)
+		if sh := u.Shared; sh != nil {
 			if f == actors.FramingJSON {
 				fb.ext(sh.JSON)
 			} else {
@@ -363,6 +501,8 @@ func (c *wsConn) build(fb *frameBuilder, units []actors.Outgoing) {
 
 // flush writes what fb holds in one call, with the write timeout.
 func (c *wsConn) flush(fb *frameBuilder) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	c.nc.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteTimeout))
 	if c.writev {
 		bufs := fb.buffers()

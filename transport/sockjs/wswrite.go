@@ -4,6 +4,10 @@ import (
 	"encoding/binary"
 	"net"
 	"sync"
+	"syscall"
+	"unsafe"
+
+	"github.com/eventara/eventara/actors"
 
 	"github.com/eventara/eventara/protocol/sockjs"
 )
@@ -18,6 +22,9 @@ type frameBuilder struct {
 	hdrSeg  int // index in segs of the current message's header
 	msgLen  int // payload bytes of the current message so far
 	hixie   bool
+	rsv1    bool // the current message is compressed (permessage-deflate)
+	iovecs  []syscall.Iovec
+	one     [1]actors.Outgoing
 }
 
 // span is ext, or scratch[lo:hi] when ext is nil.
@@ -44,6 +51,7 @@ func putBuilder(b *frameBuilder) {
 }
 
 func (b *frameBuilder) reset() {
+	b.one[0] = actors.Outgoing{}
 	b.scratch = b.scratch[:0]
 	clear(b.segs) // drop references to shared bytes
 	b.segs = b.segs[:0]
@@ -55,11 +63,19 @@ func (b *frameBuilder) reset() {
 // the draft Hixie-76 framing: 0x00, the text, 0xFF.
 func (b *frameBuilder) begin(hixie bool) {
 	b.hixie = hixie
+	b.rsv1 = false
 	lo := len(b.scratch)
 	b.scratch = append(b.scratch, make([]byte, maxFrameHeader)...)
 	b.segs = append(b.segs, span{lo: lo, hi: lo + maxFrameHeader})
 	b.hdrSeg = len(b.segs) - 1
 	b.msgLen = 0
+}
+
+// beginDeflate starts a permessage-deflate message (RFC 7692): RSV1 set,
+// its payload raw DEFLATE blocks without the final 00 00 ff ff.
+func (b *frameBuilder) beginDeflate() {
+	b.begin(false)
+	b.rsv1 = true
 }
 
 // grew records that scratch[lo:] was just appended to the message.
@@ -99,6 +115,43 @@ func (b *frameBuilder) ext(p []byte) {
 	b.msgLen += len(p)
 }
 
+// stored appends prefix and then p (escaped for a SockJS JSON string when
+// esc is set) as DEFLATE stored blocks (RFC 1951 section 3.2.4): BFINAL 0,
+// BTYPE 00 padded to a byte, LEN, NLEN, the bytes. It needs no compressor
+// and ends on a byte boundary, so shared compressed blocks may follow.
+func (b *frameBuilder) stored(prefix string, p []byte, esc bool) {
+	lo := len(b.scratch)
+	b.scratch = append(b.scratch, 0, 0, 0, 0, 0)
+	b.scratch = append(b.scratch, prefix...)
+	if esc {
+		b.scratch = sockjs.AppendEscaped(b.scratch, p)
+	} else {
+		b.scratch = append(b.scratch, p...)
+	}
+	if n := len(b.scratch) - lo - 5; n <= 0xffff {
+		putStoredHeader(b.scratch[lo:], n)
+	} else { // longer than one stored block holds: split (never for a STOMP head in practice)
+		data := append([]byte(nil), b.scratch[lo+5:]...)
+		b.scratch = b.scratch[:lo]
+		for len(data) > 0 {
+			k := min(len(data), 0xffff)
+			h := len(b.scratch)
+			b.scratch = append(b.scratch, 0, 0, 0, 0, 0)
+			putStoredHeader(b.scratch[h:], k)
+			b.scratch = append(b.scratch, data[:k]...)
+			data = data[k:]
+		}
+	}
+	b.grew(lo)
+}
+
+// putStoredHeader writes a non-final stored block's header for n bytes.
+func putStoredHeader(h []byte, n int) {
+	h[0] = 0x00
+	binary.LittleEndian.PutUint16(h[1:], uint16(n))
+	binary.LittleEndian.PutUint16(h[3:], ^uint16(n))
+}
+
 // end writes the header of the current message (FIN, text, unmasked)
 // right-aligned into its reserved room.
 func (b *frameBuilder) end() {
@@ -110,7 +163,10 @@ func (b *frameBuilder) end() {
 		return
 	}
 	var hdr [maxFrameHeader]byte
-	hdr[0] = 0x81
+	hdr[0] = 0x81 // FIN, text
+	if b.rsv1 {
+		hdr[0] |= 0x40
+	}
 	n := 2
 	switch l := b.msgLen; {
 	case l < 126:
@@ -140,6 +196,64 @@ func (b *frameBuilder) buffers() net.Buffers {
 		}
 	}
 	return b.iov
+}
+
+// units holds o as a one-unit batch without allocating.
+func (b *frameBuilder) units(o actors.Outgoing) []actors.Outgoing {
+	b.one[0] = o
+	return b.one[:]
+}
+
+// maxIovecs is IOV_MAX on Linux; longer batches go through drain.
+const maxIovecs = 1024
+
+// tryWritev writes the built messages with one non-blocking writev on raw
+// and says how many of their total bytes went out. A full socket buffer is
+// not an error: n is then 0.
+func (b *frameBuilder) tryWritev(raw syscall.RawConn) (n, total int, err error) {
+	b.iovecs = b.iovecs[:0]
+	for _, p := range b.buffers() {
+		if len(p) == 0 {
+			continue
+		}
+		v := syscall.Iovec{Base: &p[0]}
+		v.SetLen(len(p))
+		b.iovecs = append(b.iovecs, v)
+		total += len(p)
+	}
+	if total == 0 || len(b.iovecs) > maxIovecs {
+		return 0, total, nil
+	}
+	var errno syscall.Errno
+	err = raw.Write(func(fd uintptr) bool {
+		r, _, e := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&b.iovecs[0])), uintptr(len(b.iovecs)))
+		n, errno = int(r), e
+		return true // never wait for the socket: drain does
+	})
+	clear(b.iovecs) // drop references to shared bytes
+	switch {
+	case err != nil:
+		return 0, total, err
+	case errno == syscall.EAGAIN || errno == syscall.EINTR:
+		return 0, total, nil
+	case errno != 0:
+		return 0, total, errno
+	}
+	return n, total, nil
+}
+
+// rest copies the built bytes from offset n on.
+func (b *frameBuilder) rest(n int) []byte {
+	var out []byte
+	for _, p := range b.buffers() {
+		if n >= len(p) {
+			n -= len(p)
+			continue
+		}
+		out = append(out, p[n:]...)
+		n = 0
+	}
+	return out
 }
 
 // flat returns the messages as one buffer (for connections without writev,

@@ -1,0 +1,250 @@
+package actors
+
+import (
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Every actor of the tree is spawned through System.instrument, which gives
+// its props (and, through its own spawn middleware, its children's):
+//   - the supervisor (supervision.go), whatever the props said;
+//   - a mailbox that registers itself, so the live tree can show lengths;
+//   - the receiver middleware below: panic catcher (records the stack for
+//     the supervisor's log line), per-message debug lines, counters, and
+//     the fault injector (faults.go).
+
+// registry is the live actor tree: one entry per running actor, added when
+// its mailbox is registered, removed when it has stopped.
+type registry struct {
+	mu     sync.Mutex
+	actors map[string]*actorEntry
+}
+
+type actorEntry struct {
+	pid          *actor.PID
+	kind         string
+	mailbox      actor.Mailbox
+	restarts     int
+	incarnations int
+	stack        string // of the last panic, until the supervisor takes it
+	transport    string // connections: the client's transport
+	slowCounted  bool   // connections: counted once as a slow client
+}
+
+func newRegistry() *registry { return &registry{actors: make(map[string]*actorEntry)} }
+
+func (r *registry) add(pid *actor.PID, mb actor.Mailbox) {
+	r.mu.Lock()
+	r.actors[pid.Id] = &actorEntry{pid: pid, kind: kindOf(pid.Id), mailbox: mb}
+	r.mu.Unlock()
+}
+
+func (r *registry) remove(id string) {
+	r.mu.Lock()
+	delete(r.actors, id)
+	r.mu.Unlock()
+}
+
+func (r *registry) update(id string, f func(*actorEntry)) {
+	r.mu.Lock()
+	if e, ok := r.actors[id]; ok {
+		f(e)
+	}
+	r.mu.Unlock()
+}
+
+func (r *registry) restarted(id string) { r.update(id, func(e *actorEntry) { e.restarts++ }) }
+
+func (r *registry) takeStack(id string) (stack string) {
+	r.update(id, func(e *actorEntry) { stack, e.stack = e.stack, "" })
+	return stack
+}
+
+// pids returns the running actors of one kind.
+func (r *registry) pids(kind string) []*actor.PID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var res []*actor.PID
+	for _, e := range r.actors {
+		if e.kind == kind {
+			res = append(res, e.pid)
+		}
+	}
+	return res
+}
+
+// trackedMailbox is protoactor's unbounded mailbox, registered with the
+// registry once its actor's PID is known.
+type trackedMailbox struct {
+	actor.Mailbox
+	reg *registry
+}
+
+func (m *trackedMailbox) RegisterHandlers(inv actor.MessageInvoker, d actor.Dispatcher) {
+	if c, ok := inv.(interface{ Self() *actor.PID }); ok && c.Self() != nil {
+		m.reg.add(c.Self(), m.Mailbox)
+	}
+	m.Mailbox.RegisterHandlers(inv, d)
+}
+
+// instrument is the spawn middleware of the root context and of every
+// actor spawned through it. It copies the child's props, so props values
+// reused by a caller are never changed.
+func (s *System) instrument(next actor.SpawnFunc) actor.SpawnFunc {
+	return func(as *actor.ActorSystem, id string, props *actor.Props, parent actor.SpawnerContext) (*actor.PID, error) {
+		p := *props
+		p.Configure(
+			actor.WithSupervisor(s.sup),
+			actor.WithMailbox(func() actor.Mailbox { return &trackedMailbox{Mailbox: actor.Unbounded()(), reg: s.reg} }),
+			actor.WithReceiverMiddleware(s.receive),
+			actor.WithSpawnMiddleware(s.instrument),
+		)
+		return next(as, id, &p, parent)
+	}
+}
+
+// receive is the receiver middleware of every actor.
+func (s *System) receive(next actor.ReceiverFunc) actor.ReceiverFunc {
+	return func(ctx actor.ReceiverContext, env *actor.MessageEnvelope) {
+		defer func() {
+			if v := recover(); v != nil {
+				stack := string(debug.Stack())
+				s.reg.update(ctx.Self().Id, func(e *actorEntry) { e.stack = stack })
+				panic(v) // on to the mailbox, which hands it to the supervisor
+			}
+		}()
+		switch env.Message.(type) {
+		case *actor.Started:
+			s.onStarted(ctx)
+		case *actor.Stopped:
+			defer s.reg.remove(ctx.Self().Id)
+		case *deliver:
+			s.metrics.MessageSent()
+		case *slowConsumer:
+			first := false
+			s.reg.update(ctx.Self().Id, func(e *actorEntry) { first, e.slowCounted = !e.slowCounted, true })
+			if first {
+				s.metrics.SlowClientDropped()
+			}
+		}
+		if s.debugLog {
+			id := ctx.Self().Id
+			s.log.Debug().Str("actor", id).Str("parent", parentOf(id)).Str("msg_type", typeName(env.Message)).Msg("message")
+		}
+		if s.faults.armed() && !s.faults.intercept(ctx, env) {
+			return
+		}
+		next(ctx, env)
+	}
+}
+
+// onStarted runs before an actor's own Started: it counts incarnations and
+// runs the recovery hooks that need the live tree.
+func (s *System) onStarted(ctx actor.ReceiverContext) {
+	id := ctx.Self().Id
+	incarnation := 0
+	s.reg.update(id, func(e *actorEntry) {
+		e.incarnations++
+		incarnation = e.incarnations
+		if c, ok := ctx.Actor().(*connectionActor); ok && c.conn != nil {
+			e.transport = c.conn.Transport()
+		}
+	})
+	// A restarted topic starts with no subscribers: give it back every
+	// live subscription (each registration is idempotent).
+	if incarnation > 1 && kindOf(id) == KindTopic {
+		for _, pid := range s.reg.pids(KindSubscription) {
+			s.root.Send(ctx.Self(), &topicSubscribe{sub: pid})
+		}
+	}
+}
+
+// ActorNode is one actor of the live tree (GET /api/v1/system/actors).
+type ActorNode struct {
+	Path     string       `json:"path"`
+	Kind     string       `json:"kind"`
+	Mailbox  int          `json:"mailbox"`
+	Restarts int          `json:"restarts"`
+	Children []*ActorNode `json:"children"`
+}
+
+// ActorTree returns the live supervision tree: the root with its running
+// actors, each with its mailbox length and restart count.
+func (s *System) ActorTree() *ActorNode {
+	root := &ActorNode{Path: KindRoot, Kind: KindRoot, Children: []*ActorNode{}}
+	s.reg.mu.Lock()
+	nodes := make(map[string]*ActorNode, len(s.reg.actors))
+	for id, e := range s.reg.actors {
+		n := &ActorNode{Path: id, Kind: e.kind, Restarts: e.restarts, Children: []*ActorNode{}}
+		if e.mailbox != nil {
+			n.Mailbox = e.mailbox.UserMessageCount()
+		}
+		nodes[id] = n
+	}
+	s.reg.mu.Unlock()
+	for id, n := range nodes {
+		parent := root
+		if p := parentOf(id); p != KindRoot {
+			if pn, ok := nodes[p]; ok {
+				parent = pn
+			}
+		}
+		parent.Children = append(parent.Children, n)
+	}
+	var sortTree func(n *ActorNode)
+	sortTree = func(n *ActorNode) {
+		sort.Slice(n.Children, func(i, j int) bool { return n.Children[i].Path < n.Children[j].Path })
+		for _, c := range n.Children {
+			sortTree(c)
+		}
+	}
+	sortTree(root)
+	return root
+}
+
+// Connections counts the client sessions by transport, for metrics.
+func (s *System) Connections() map[string]int {
+	s.reg.mu.Lock()
+	defer s.reg.mu.Unlock()
+	res := make(map[string]int)
+	for _, e := range s.reg.actors {
+		if e.kind == KindConnection {
+			res[e.transport]++
+		}
+	}
+	return res
+}
+
+// Subscriptions counts the live subscription actors, for metrics.
+func (s *System) Subscriptions() int {
+	s.reg.mu.Lock()
+	defer s.reg.mu.Unlock()
+	n := 0
+	for _, e := range s.reg.actors {
+		if e.kind == KindSubscription {
+			n++
+		}
+	}
+	return n
+}
+
+// CheckpointAge is the time since the last checkpoint was written; false
+// before the first one.
+func (s *System) CheckpointAge() (time.Duration, bool) {
+	ms := s.checkpointAt.Load()
+	if ms <= 0 {
+		return 0, false
+	}
+	return s.now().Sub(time.UnixMilli(ms)), true
+}
+
+// isPrefixPath reports whether path is prefix or below it.
+func isPrefixPath(path, prefix string) bool {
+	rest, ok := strings.CutPrefix(path, prefix)
+	return ok && (rest == "" || rest[0] == '/' || prefix[len(prefix)-1] == '/')
+}

@@ -1,0 +1,297 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+
+	"github.com/eventara/eventara/journal"
+	"github.com/eventara/eventara/protocol/event"
+	"github.com/eventara/eventara/snapshots"
+)
+
+// startFaultSystem is startTestSystem with cfg adjusted by mutate.
+func startFaultSystem(t *testing.T, mutate func(*Config)) *System {
+	t.Helper()
+	j, err := journal.Open(journal.Config{Dir: t.TempDir(), Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Log: zerolog.Nop(), Journal: j, Tick: 50 * time.Millisecond}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	sys, err := Start(cfg)
+	if err != nil {
+		j.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := sys.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+		_ = j.Close()
+	})
+	return sys
+}
+
+// waitDecision polls the supervision decisions until one satisfies ok.
+func waitDecision(t *testing.T, sys *System, what string, ok func(SupervisionEvent) bool) SupervisionEvent {
+	t.Helper()
+	var found SupervisionEvent
+	waitFor(t, what, func() bool {
+		for _, e := range sys.SupervisionEvents() {
+			if ok(e) {
+				found = e
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func mustIngest(t *testing.T, sys *System, n int, typ string) []event.Event {
+	t.Helper()
+	evs, err := sys.Ingest(context.Background(), newEvents(n, typ))
+	if err != nil {
+		t.Fatalf("ingest %d %s: %v", n, typ, err)
+	}
+	return evs
+}
+
+// windowsAll reports whether every sliding window counts n events.
+func windowsAll(s *snapshots.Snapshot, n uint64) bool {
+	w := s.Metrics.TimeWindows
+	return w.Last1Minute == n && w.Last5Minutes == n && w.Last15Minutes == n && w.Last1Hour == n && w.Last24Hours == n
+}
+
+func mustArm(t *testing.T, sys *System, f Fault) {
+	t.Helper()
+	if err := sys.Faults().Arm(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWindowPanicRecoversItsCounts: a window that panics on a batch is
+// restarted, rebuilds itself from the checkpoint and the journal tail, and
+// the snapshots after it count exactly what they would have.
+func TestWindowPanicRecoversItsCounts(t *testing.T) {
+	t.Parallel()
+	sys := startFaultSystem(t, func(c *Config) { c.CheckpointInterval = time.Millisecond })
+	var mu sync.Mutex
+	var published []*actor.SupervisorEvent
+	sub := sys.as.EventStream.Subscribe(func(evt any) {
+		if e, ok := evt.(*actor.SupervisorEvent); ok {
+			mu.Lock()
+			published = append(published, e)
+			mu.Unlock()
+		}
+	})
+	defer sys.as.EventStream.Unsubscribe(sub)
+
+	mustIngest(t, sys, 10, "before")
+	// A checkpoint covers the first events; the rest is the journal tail.
+	waitFor(t, "a checkpoint", func() bool { _, ok := sys.CheckpointAge(); return ok })
+	mustIngest(t, sys, 2, "tail")
+	mustArm(t, sys, Fault{Actor: "aggregator/window-last1Minute", Fault: FaultPanic, Message: "applyBatch"})
+	mustIngest(t, sys, 5, "crash")
+	ev := waitDecision(t, sys, "the window's restart", func(e SupervisionEvent) bool {
+		return e.Actor == "aggregator/window-last1Minute" && e.Directive == "restart"
+	})
+	if ev.Parent != "aggregator" || ev.Kind != KindWindow || ev.Restarts != 1 || ev.MsgType != "applyBatch" {
+		t.Fatalf("decision = %+v", ev)
+	}
+	mustIngest(t, sys, 3, "after")
+	s := waitSnapshot(t, sys, "20 events in every window", func(s *snapshots.Snapshot) bool {
+		return total(s) == 20 && windowsAll(s, 20)
+	})
+	if s.Metrics.EventsByType["crash"].Count != 5 {
+		t.Fatalf("eventsByType = %+v", s.Metrics.EventsByType)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(published) != 1 || published[0].Child.Id != "aggregator/window-last1Minute" || published[0].Directive != actor.RestartDirective {
+		t.Fatalf("SupervisorEvents on the event stream = %v", published)
+	}
+	for _, e := range sys.SupervisionEvents() {
+		if e.Actor != ev.Actor {
+			t.Fatalf("unexpected decision for another actor: %+v", e)
+		}
+	}
+}
+
+// TestAggregatorPanicKeepsEveryAcceptedEvent: the aggregator panics while
+// batches arrive; it is restarted from checkpoint + journal, and the totals
+// equal exactly the events that were accepted.
+func TestAggregatorPanicKeepsEveryAcceptedEvent(t *testing.T) {
+	t.Parallel()
+	sys := startFaultSystem(t, nil)
+	mustIngest(t, sys, 4, "warm")
+	mustArm(t, sys, Fault{Actor: KindAggregator, Fault: FaultPanic, Message: "applyBatch", After: 3})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	accepted := 4
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				evs, err := sys.Ingest(context.Background(), newEvents(5, "load"))
+				if err != nil {
+					t.Errorf("ingest: %v", err)
+					return
+				}
+				mu.Lock()
+				accepted += len(evs)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	ev := waitDecision(t, sys, "the aggregator's restart", func(e SupervisionEvent) bool {
+		return e.Actor == "aggregator" && e.Directive == "restart"
+	})
+	if ev.Parent != KindRoot || ev.MsgType != "applyBatch" {
+		t.Fatalf("decision = %+v", ev)
+	}
+	waitSnapshot(t, sys, "every accepted event", func(s *snapshots.Snapshot) bool {
+		return total(s) == int64(accepted) && windowsAll(s, uint64(accepted))
+	})
+	// The restarted aggregator keeps applying new batches once.
+	mustIngest(t, sys, 3, "later")
+	waitSnapshot(t, sys, "three more", func(s *snapshots.Snapshot) bool {
+		return total(s) == int64(accepted+3) && windowsAll(s, uint64(accepted+3))
+	})
+}
+
+// TestIngestPanicAnswersEveryRequest: the ingest actor fails on a request
+// (answered ErrRestarting: nothing journaled), then on a commit (the group
+// is durable and still answered 202 after the restart); every accepted
+// event is counted once and IDs keep increasing.
+func TestIngestPanicAnswersEveryRequest(t *testing.T) {
+	t.Parallel()
+	sys := startFaultSystem(t, nil)
+	first := mustIngest(t, sys, 2, "a")
+	mustArm(t, sys, Fault{Actor: KindIngest, Fault: FaultPanic, Message: "ingestRequest"})
+	if _, err := sys.Ingest(context.Background(), newEvents(3, "refused")); !errors.Is(err, ErrRestarting) {
+		t.Fatalf("ingest on a failing actor: err = %v, want ErrRestarting", err)
+	}
+	mustArm(t, sys, Fault{Actor: KindIngest, Fault: FaultPanic, Message: "commitDone"})
+	durable := mustIngest(t, sys, 4, "b")
+	later := mustIngest(t, sys, 1, "c")
+	ids := append(append(first, durable...), later...)
+	for i := 1; i < len(ids); i++ {
+		if ids[i].ID.String() <= ids[i-1].ID.String() {
+			t.Fatalf("ids not increasing at %d", i)
+		}
+	}
+	waitDecision(t, sys, "two ingest restarts", func(e SupervisionEvent) bool {
+		return e.Actor == KindIngest && e.MsgType == "commitDone"
+	})
+	s := waitSnapshot(t, sys, "7 events", func(s *snapshots.Snapshot) bool { return total(s) == 7 })
+	if _, ok := s.Metrics.EventsByType["refused"]; ok {
+		t.Fatalf("a refused request was counted: %v", s.Metrics.EventsByType)
+	}
+}
+
+// TestJournalPauseHoldsThenAnswers: a paused journal holds ingestion (no
+// answer, nothing counted); when it resumes the request is answered and
+// counted.
+func TestJournalPauseHoldsThenAnswers(t *testing.T) {
+	t.Parallel()
+	sys := startFaultSystem(t, nil)
+	mustArm(t, sys, Fault{Actor: TargetJournal, Fault: FaultPause})
+	done := make(chan error, 1)
+	go func() {
+		_, err := sys.Ingest(context.Background(), newEvents(2, "held"))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("ingest answered while the journal is paused: %v", err)
+	case <-time.After(150 * time.Millisecond):
+	}
+	sys.Faults().Clear()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ingest not answered after the journal resumed")
+	}
+	waitSnapshot(t, sys, "2 events", func(s *snapshots.Snapshot) bool { return total(s) == 2 })
+
+	mustArm(t, sys, Fault{Actor: TargetJournal, Fault: FaultFail})
+	if _, err := sys.Ingest(context.Background(), newEvents(1, "x")); !errors.Is(err, ErrJournal) {
+		t.Fatalf("err = %v, want ErrJournal", err)
+	}
+	if h := sys.Health(); h.Up {
+		t.Fatalf("health with a failing journal = %+v", h)
+	}
+	sys.Faults().Clear()
+	mustIngest(t, sys, 1, "y")
+	if h := sys.Health(); !h.Up {
+		t.Fatalf("health after recovery = %+v", h)
+	}
+}
+
+// TestRestartStormCapsAndEscalates: every window message panics. Window
+// restarts back off (capped), a window past its budget escalates, the
+// aggregator is restarted again and again at its capped backoff, and the
+// system stays up: once the fault is cleared it serves correct totals.
+func TestRestartStormCapsAndEscalates(t *testing.T) {
+	t.Parallel()
+	windowCap, aggCap := 40*time.Millisecond, 60*time.Millisecond
+	sys := startFaultSystem(t, func(c *Config) {
+		c.Supervision = map[string]RestartPolicy{
+			KindWindow:     {MaxRestarts: 3, Within: 10 * time.Second, InitialBackoff: 5 * time.Millisecond, MaxBackoff: windowCap},
+			KindAggregator: {InitialBackoff: 5 * time.Millisecond, MaxBackoff: aggCap},
+		}
+	})
+	mustIngest(t, sys, 6, "before")
+	waitSnapshot(t, sys, "6 events", func(s *snapshots.Snapshot) bool { return total(s) == 6 })
+	mustArm(t, sys, Fault{Actor: KindWindow, Fault: FaultPanic, Count: -1})
+
+	waitDecision(t, sys, "a window escalating", func(e SupervisionEvent) bool {
+		return e.Kind == KindWindow && e.Directive == "escalate" && e.Restarts == 4
+	})
+	waitDecision(t, sys, "the aggregator at its capped backoff", func(e SupervisionEvent) bool {
+		return e.Actor == KindAggregator && e.Restarts >= 5
+	})
+	for _, e := range sys.SupervisionEvents() {
+		switch {
+		case e.Kind == KindWindow && e.Backoff > windowCap, e.Kind == KindAggregator && e.Backoff > aggCap:
+			t.Fatalf("backoff above the cap: %+v", e)
+		case e.Kind == KindAggregator && !strings.HasPrefix(e.Reason, "escalated from aggregator/window-"):
+			t.Fatalf("aggregator failed for another reason: %+v", e)
+		case e.Kind == KindAggregator && e.Restarts >= 5 && e.Backoff < aggCap*9/10:
+			t.Fatalf("aggregator backoff not at its cap after %d failures: %+v", e.Restarts, e)
+		case e.Kind == KindWindow && e.Directive == "restart" && e.Restarts > 3:
+			t.Fatalf("window restarted past its budget: %+v", e)
+		}
+	}
+
+	sys.Faults().Clear()
+	mustIngest(t, sys, 4, "after")
+	waitSnapshot(t, sys, "10 events in every window", func(s *snapshots.Snapshot) bool {
+		return total(s) == 10 && windowsAll(s, 10)
+	})
+	waitFor(t, "the aggregator with its windows in the tree", func() bool {
+		for _, n := range sys.ActorTree().Children {
+			if n.Path == KindAggregator {
+				return len(n.Children) == len(snapshots.StandardWindows()) && n.Restarts >= 5
+			}
+		}
+		return false
+	})
+}

@@ -1,0 +1,166 @@
+package transport
+
+import (
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseTokens(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, text string
+		wantErr    string
+		check      map[string]Role // token -> roles it must grant
+	}{
+		{"file", "# c\nabc ingest\n\n def read,admin # x\n", "", map[string]Role{"abc": RoleIngest, "def": RoleRead | RoleAdmin}},
+		{"env items", "a ingest;b read", "", map[string]Role{"a": RoleIngest, "b": RoleRead}},
+		{"unknown role", "a root", "unknown role", nil},
+		{"missing role", "a", "want", nil},
+		{"duplicate", "a read\na ingest", "twice", nil},
+		{"secret not quoted", "s3cr3t read extra", "3 fields", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			tok, err := ParseTokens("src", c.text)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) || strings.Contains(err.Error(), "s3cr3t") {
+					t.Fatalf("err %v, want %q without the token", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for token, want := range c.check {
+				if err := tok.Check(token, want&^RoleAdmin); err != nil {
+					t.Fatalf("%s: %v", token, err)
+				}
+			}
+		})
+	}
+}
+
+func TestTokensCheck(t *testing.T) {
+	t.Parallel()
+	tok, err := ParseTokens("t", "i ingest\nr read\na admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		token string
+		want  Role
+		err   error
+	}{
+		{"", RoleRead, ErrNoToken}, {"x", RoleRead, ErrBadToken}, {"i", RoleRead, ErrForbidden},
+		{"i", RoleIngest, nil}, {"r", RoleRead, nil}, {"r", RoleAdmin, ErrForbidden},
+		{"a", RoleRead, nil}, {"a", RoleIngest, nil}, {"a", RoleAdmin, nil}, {"r ", RoleRead, ErrBadToken},
+	}
+	for _, c := range cases {
+		if err := tok.Check(c.token, c.want); !errors.Is(err, c.err) {
+			t.Errorf("Check(%q, %v) = %v, want %v", c.token, c.want, err, c.err)
+		}
+	}
+}
+
+func TestRequiredAccess(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		method, path string
+		want         access
+	}{
+		{"GET", "/api/v1/events/health", access{open: true}},
+		{"POST", "/api/v1/events", access{role: RoleIngest}},
+		{"POST", "/api/v1/events/batch", access{role: RoleIngest}},
+		{"GET", "/api/v1/events", access{role: RoleRead}},
+		{"GET", "/api/v1/metrics", access{role: RoleRead}},
+		{"POST", "/api/v1/metrics/reset", access{role: RoleAdmin}},
+		{"GET", "/api/v1/system/actors", access{role: RoleAdmin}},
+		{"GET", "/metrics", access{role: RoleAdmin}},
+		{"GET", "/debug/faults", access{role: RoleAdmin}},
+		{"GET", "/ws/info", access{role: RoleRead, optional: true, push: true}},
+		{"GET", "/", access{open: true}},
+		{"GET", "/wsx", access{open: true}},
+	}
+	for _, c := range cases {
+		if got := requiredAccess(httptest.NewRequest(c.method, c.path, nil), "/ws"); got != c.want {
+			t.Errorf("%s %s: %+v, want %+v", c.method, c.path, got, c.want)
+		}
+	}
+}
+
+func TestRateLimiter(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(0, 0)
+	l := newRateLimiter(RateLimit{Rate: 2, Burst: 3})
+	l.now = func() time.Time { return now }
+	for i := range 3 {
+		if ok, _ := l.take("a"); !ok {
+			t.Fatalf("take %d refused", i)
+		}
+	}
+	ok, wait := l.take("a")
+	if ok || wait != 500*time.Millisecond {
+		t.Fatalf("fourth take: %v %v, want refused for 500ms", ok, wait)
+	}
+	if ok, _ := l.take("b"); !ok {
+		t.Fatal("another key was limited")
+	}
+	now = now.Add(500 * time.Millisecond)
+	if ok, _ := l.take("a"); !ok {
+		t.Fatal("refilled token refused")
+	}
+}
+
+func TestOrigins(t *testing.T) {
+	t.Parallel()
+	if o, err := ParseOrigins("*"); o != nil || err != nil {
+		t.Fatalf("*: %v %v", o, err)
+	}
+	if _, err := ParseOrigins("app.example"); err == nil {
+		t.Fatal("origin without scheme accepted")
+	}
+	o, err := ParseOrigins("https://App.example, null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		origin, host string
+		want         bool
+	}{
+		{"", "x", true}, {"https://app.example", "x", true}, {"null", "x", true},
+		{"https://evil.example", "x", false}, {"http://app.example", "x", false},
+		{"http://svc:8080", "svc:8080", true},
+	} {
+		if got := o.Allowed(c.origin, c.host); got != c.want {
+			t.Errorf("Allowed(%q, %q) = %v", c.origin, c.host, got)
+		}
+	}
+}
+
+// FuzzParseTokens: the token file parser never panics, and every token it
+// accepts is then found.
+func FuzzParseTokens(f *testing.F) {
+	for _, s := range []string{"a ingest", "# c\nb read,admin\n", "x y z", "a read;b ingest", "\x00 read", "a ,,,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		tok, err := ParseTokens("fuzz", text)
+		if err != nil {
+			return
+		}
+		for _, line := range strings.Split(strings.ReplaceAll(text, ";", "\n"), "\n") {
+			if i := strings.IndexByte(line, '#'); i >= 0 {
+				line = line[:i]
+			}
+			if fs := strings.Fields(line); len(fs) == 2 {
+				if _, _, ok := tok.lookup(fs[0]); !ok {
+					t.Fatalf("token of %q not found", line)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,91 @@
+package sockjs
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/eventara/eventara/actors"
+)
+
+// TestWebSocketFastPathWritesInline: with no writer running, Send writes
+// the unit itself (no writer goroutine is left behind), and the client
+// gets it.
+func TestWebSocketFastPathWritesInline(t *testing.T) {
+	t.Parallel()
+	ts := newTestSessions(false)
+	s := newServer(t, Config{}, ts)
+	ws := dialWS(t, s.URL+"/ws")
+	conn := recvWithin(t, ts.opened, time.Second).(*wsConn)
+	if conn.raw == nil {
+		t.Fatal("no raw conn: the fast path is off")
+	}
+	for i := range 50 {
+		if !conn.Send(actors.Outgoing{Head: []byte(fmt.Sprintf("m%d", i))}) {
+			t.Fatal("Send refused")
+		}
+		conn.mu.Lock()
+		writing := conn.writing
+		conn.mu.Unlock()
+		if writing {
+			t.Fatalf("send %d: a writer still runs after Send returned", i)
+		}
+		wantEq(t, "message", readWS(t, ws), fmt.Sprintf("m%d", i))
+	}
+}
+
+// TestWebSocketFastPathPartialWrite: a frame larger than the socket takes
+// goes out in part on the fast path; drain finishes it before any other
+// frame, and control frames (pongs to the client's pings) never land
+// inside it.
+func TestWebSocketFastPathPartialWrite(t *testing.T) {
+	t.Parallel()
+	ts := newTestSessions(false)
+	s := newServer(t, Config{SendBuffer: 4096, QueueLength: 1024}, ts)
+	ws := dialWS(t, s.URL+"/ws")
+	ws.SetReadLimit(8 << 20)
+	conn := recvWithin(t, ts.opened, time.Second)
+	tails := []*actors.Shared{
+		{STOMPTail: bytes.Repeat([]byte("x"), 3<<20)},
+		{STOMPTail: bytes.Repeat([]byte("y"), 100)},
+	}
+	const n = 6
+	for i := range n {
+		if !conn.Send(actors.Outgoing{Head: []byte(fmt.Sprintf("m%d:", i)), Shared: tails[i%2]}) {
+			t.Fatal("Send refused")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		for i := range n {
+			_, b, err := ws.Read(ctx)
+			if err != nil {
+				done <- err
+				return
+			}
+			want := fmt.Sprintf("m%d:", i) + string(tails[i%2].STOMPTail)
+			if string(b) != want {
+				done <- fmt.Errorf("message %d corrupted (len %d, want %d)", i, len(b), len(want))
+				return
+			}
+		}
+		done <- nil
+		for {
+			if _, _, err := ws.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	for range 10 {
+		if err := ws.Ping(ctx); err != nil {
+			t.Fatalf("ping: %v", err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
