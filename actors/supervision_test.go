@@ -295,3 +295,18 @@ func TestRestartStormCapsAndEscalates(t *testing.T) {
 		return false
 	})
 }
+
+// TestHealthDownWhileSnapshotsStall: when the aggregator builds no snapshot
+// (stalled, or failing on every restart) health says DOWN with the reason,
+// and UP again once snapshots flow.
+func TestHealthDownWhileSnapshotsStall(t *testing.T) {
+	sys := startFaultSystem(t, nil)
+	waitFor(t, "a first snapshot", func() bool { return sys.Latest() != nil })
+	mustArm(t, sys, Fault{Actor: "aggregator", Fault: "drop", Message: "Tick", Count: -1})
+	waitFor(t, "health down", func() bool {
+		h := sys.Health()
+		return !h.Up && strings.Contains(h.Reason, "no snapshot")
+	})
+	sys.Faults().Clear()
+	waitFor(t, "health up again", func() bool { return sys.Health().Up })
+}

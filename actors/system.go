@@ -262,7 +262,9 @@ func (s *System) retentionStart() time.Time { return s.now().Add(-s.cfg.Retentio
 
 // Health is the state a health check reports.
 type Health struct {
-	Up             bool
+	Up bool
+	// Reason says why Up is false.
+	Reason         string
 	JournalError   string
 	Uptime         time.Duration
 	LastSnapshot   time.Time
@@ -271,20 +273,33 @@ type Health struct {
 
 // Health probes the journal and reports the system's state.
 func (s *System) Health() Health {
-	h := Health{Up: true, Uptime: s.now().Sub(s.started)}
+	now := s.now()
+	h := Health{Up: true, Uptime: now.Sub(s.started)}
+	down := func(reason string) {
+		if h.Up {
+			h.Up, h.Reason = false, reason
+		}
+	}
 	if err := s.cfg.Journal.Probe(); err != nil {
-		h.Up, h.JournalError = false, err.Error()
+		h.JournalError = err.Error()
+		down("journal not writable")
 	} else if last, _ := s.journalErr.Load().(string); last != "" {
-		h.Up, h.JournalError = false, last
+		h.JournalError = last
+		down("last journal append failed")
 	}
 	if snap := s.latest.Load(); snap != nil {
 		h.LastSnapshot = snap.BuiltAt
+	}
+	// Snapshots stop when the aggregator keeps failing (a restart storm):
+	// say so instead of serving stale metrics as healthy.
+	if stale := max(5*s.cfg.Tick, time.Second); h.Uptime > stale && now.Sub(h.LastSnapshot) > stale {
+		down("no snapshot built for " + now.Sub(h.LastSnapshot).Round(time.Second).String())
 	}
 	if ms := s.checkpointAt.Load(); ms > 0 {
 		h.LastCheckpoint = time.UnixMilli(ms)
 	}
 	if s.stopped.Load() {
-		h.Up = false
+		down("shutting down")
 	}
 	return h
 }

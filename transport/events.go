@@ -243,6 +243,7 @@ type healthBody struct {
 	Status         string `json:"status"`
 	Timestamp      string `json:"timestamp"`
 	Journal        string `json:"journal"`
+	Reason         string `json:"reason,omitempty"`
 	JournalError   string `json:"journalError,omitempty"`
 	UptimeSeconds  int64  `json:"uptimeSeconds"`
 	LastSnapshot   string `json:"lastSnapshot,omitempty"`
@@ -261,7 +262,10 @@ func (a *eventsAPI) health(w http.ResponseWriter, r *http.Request) {
 	}
 	status := http.StatusOK
 	if !h.Up {
-		status, b.Status, b.Journal, b.JournalError = http.StatusServiceUnavailable, "DOWN", "failing", h.JournalError
+		status, b.Status, b.Reason = http.StatusServiceUnavailable, "DOWN", h.Reason
+	}
+	if h.JournalError != "" {
+		b.Journal, b.JournalError = "failing", h.JournalError
 	}
 	writeJSON(w, status, b)
 }
