@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"strconv"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
@@ -21,6 +23,7 @@ type subscriptionActor struct {
 	idPrefix string // message-id prefix, unique to this subscription
 	log      zerolog.Logger
 
+	head []byte // the MESSAGE head up to the message-id's sequence number, escaped once
 	seq  uint64 // message-ids sent
 	dead bool   // the client's queue overflowed; the connection is closing
 }
@@ -28,11 +31,30 @@ type subscriptionActor struct {
 func (s *subscriptionActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		s.log = actorLog(s.sys.log, ctx).With().Str("subscription", s.id).Logger()
+		// Its only logs are at debug level: without them a subscription
+		// keeps no logger context of its own (zerolog's With holds 500 bytes).
+		s.log = zerolog.Nop()
+		if e := s.sys.log.Debug(); e != nil {
+			e.Discard()
+			s.log = actorLog(s.sys.log, ctx).With().Str("subscription", s.id).Logger()
+		}
 		ctx.Send(s.sys.topic, &topicSubscribe{sub: ctx.Self()})
 	case *deliver:
 		s.deliver(ctx, msg.shared)
 	}
+}
+
+// appendHead appends this subscription's MESSAGE head for s.seq: the
+// same bytes as stomp.AppendMessageHead, with the subscription and
+// message-id prefix escaped only once, on first use.
+func (s *subscriptionActor) appendHead(dst []byte) []byte {
+	if s.head == nil {
+		h := stomp.AppendMessageHead(nil, s.version, s.id, s.idPrefix, 0)
+		s.head = h[:len(h)-len("0\n")]
+	}
+	dst = append(dst, s.head...)
+	dst = strconv.AppendUint(dst, s.seq, 10)
+	return append(dst, '\n')
 }
 
 func (s *subscriptionActor) deliver(ctx actor.Context, sh *Shared) {
@@ -42,7 +64,7 @@ func (s *subscriptionActor) deliver(ctx actor.Context, sh *Shared) {
 	out := Outgoing{Shared: sh}
 	if s.framing == FramingSTOMP {
 		s.seq++
-		out.Head = stomp.AppendMessageHead(make([]byte, 0, 64+len(s.id)+len(s.idPrefix)), s.version, s.id, s.idPrefix, s.seq)
+		out.Head = s.appendHead(make([]byte, 0, len(s.head)+24))
 	}
 	if !s.conn.Send(out) {
 		s.dead = true

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eventara/eventara/protocol/stomp"
 )
 
 // inflateMessage decodes a permessage-deflate payload (RFC 7692 section
@@ -52,5 +54,21 @@ func TestStompSharedDeflate(t *testing.T) {
 	}
 	if len(sh.STOMPTailDeflate)*4 > len(sh.STOMPTail) {
 		t.Fatalf("compressed %d of %d bytes", len(sh.STOMPTailDeflate), len(sh.STOMPTail))
+	}
+}
+
+// TestSubscriptionHeadMatchesEncoder: the cached head prefix gives the
+// bytes stomp.AppendMessageHead would, in every version, escapes included.
+func TestSubscriptionHeadMatchesEncoder(t *testing.T) {
+	for _, v := range []stomp.Version{stomp.V10, stomp.V11, stomp.V12} {
+		s := &subscriptionActor{version: v, id: "sub:0\\x\ny", idPrefix: "a1b2-7-"}
+		for _, seq := range []uint64{1, 9, 10, 12345, 1<<64 - 1} {
+			s.seq = seq
+			got := s.appendHead(nil)
+			want := stomp.AppendMessageHead(nil, v, s.id, s.idPrefix, seq)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("version %v seq %d: %q, want %q", v, seq, got, want)
+			}
+		}
 	}
 }

@@ -2,6 +2,9 @@
 # Load runs behind `make bench`: each starts the real binary on a free
 # loopback port with a temporary data directory and prints figures.
 # Usage: scripts/bench.sh ./bin/eventara [ingest|fanout|recovery|all]
+# FANOUT_FLAGS adds eventara-bench fanout flags, e.g. FANOUT_FLAGS=--deflate=false
+# for clients that do not offer permessage-deflate (the default offers it, as
+# browsers and Node's ws do).
 set -euo pipefail
 BIN=${1:?usage: bench.sh BINARY [ingest|fanout|recovery|all]}
 WHAT=${2:-all}
@@ -41,7 +44,7 @@ if [[ $WHAT == fanout || $WHAT == all ]]; then
     for tr in websocket sockjs; do
       echo "== fanout: $n subscribers over $tr"
       d=$(mktemp -d); start_server "$d/data"
-      ( ulimit -n 65536 2>/dev/null || true; "$BENCH" fanout --url "$URL" --subscribers "$n" --transport "$tr" --duration 15s --server-pid "$PID" --realistic ) || true
+      ( ulimit -n 65536 2>/dev/null || true; "$BENCH" fanout --url "$URL" --subscribers "$n" --transport "$tr" --duration 15s --server-pid "$PID" --realistic ${FANOUT_FLAGS:-} ) || true
       stop_server
     done
   done

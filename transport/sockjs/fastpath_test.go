@@ -43,12 +43,12 @@ func TestWebSocketFastPathWritesInline(t *testing.T) {
 func TestWebSocketFastPathPartialWrite(t *testing.T) {
 	t.Parallel()
 	ts := newTestSessions(false)
-	s := newServer(t, Config{SendBuffer: 4096, QueueLength: 1024}, ts)
+	s := newServer(t, Config{QueueLength: 1024}, ts)
 	ws := dialWS(t, s.URL+"/ws")
 	ws.SetReadLimit(8 << 20)
 	conn := recvWithin(t, ts.opened, time.Second)
 	tails := []*actors.Shared{
-		{STOMPTail: bytes.Repeat([]byte("x"), 3<<20)},
+		{STOMPTail: bytes.Repeat([]byte("x"), 1<<20)},
 		{STOMPTail: bytes.Repeat([]byte("y"), 100)},
 	}
 	const n = 6
@@ -80,12 +80,37 @@ func TestWebSocketFastPathPartialWrite(t *testing.T) {
 			}
 		}
 	}()
-	for range 10 {
-		if err := ws.Ping(ctx); err != nil {
-			t.Fatalf("ping: %v", err)
+	pinged := make(chan error, 1)
+	go func() {
+		for range 10 {
+			if err := ws.Ping(ctx); err != nil {
+				pinged <- err
+				return
+			}
 		}
-	}
+		pinged <- nil
+	}()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	if err := <-pinged; err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+}
+
+// TestWebSocketFastPathAfterDeadline: a write deadline set by an earlier
+// drain write (SockJS's o frame here) must not fail later fast-path writes
+// once it has passed.
+func TestWebSocketFastPathAfterDeadline(t *testing.T) {
+	t.Parallel()
+	ts := newTestSessions(false)
+	s := newServer(t, Config{WriteTimeout: 50 * time.Millisecond}, ts)
+	ws := dialWS(t, newSessionURL(s.URL)+"/websocket")
+	wantEq(t, "open", readWS(t, ws), "o")
+	conn := recvWithin(t, ts.opened, time.Second)
+	time.Sleep(150 * time.Millisecond)
+	if !conn.Send(actors.Outgoing{Head: []byte("late")}) {
+		t.Fatal("Send refused")
+	}
+	wantEq(t, "message", readWS(t, ws), `a["late"]`)
 }

@@ -2,7 +2,9 @@ package sockjs
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -70,6 +72,13 @@ var _ actors.ClientConn = (*wsConn)(nil)
 // hijacked net.Conn, so data frames can be written to it directly. The
 // buffered writer handed to coder/websocket is small: it only ever writes
 // control frames, through c's wmu.
+//
+// net/http hands over its connection's own 4 KB bufio.Reader and Writer,
+// which its connection state keeps referencing for as long as the handler
+// runs, that is for the WebSocket's whole life. Small buffers are swapped
+// into those same structs, so the 4 KB arrays are freed: about 7.5 KB per
+// connection. Inbound traffic is small (STOMP commands, heart-beats);
+// larger payloads bypass a bufio.Reader's buffer anyway.
 type hijackCapture struct {
 	http.ResponseWriter
 	c  *wsConn
@@ -82,7 +91,31 @@ func (hc *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	hc.nc = nc
-	return nc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(ctlWriter{hc.c, nc}, 256)), nil
+	shrinkReader(brw.Reader, nc)
+	*brw.Writer = *bufio.NewWriterSize(ctlWriter{hc.c, nc}, 256)
+	return nc, brw, nil
+}
+
+// readBufferSize is the hijacked connection's read buffer.
+const readBufferSize = 512
+
+// shrinkReader makes br read nc through a small buffer, keeping what br
+// had buffered (a client may send frames right behind its handshake)
+// buffered, where coder/websocket's Accept looks for it.
+func shrinkReader(br *bufio.Reader, nc net.Conn) {
+	n := br.Buffered()
+	if n > readBufferSize {
+		return
+	}
+	var rd io.Reader = nc
+	if n > 0 {
+		b, _ := br.Peek(n)
+		rd = io.MultiReader(bytes.NewReader(bytes.Clone(b)), nc)
+	}
+	*br = *bufio.NewReaderSize(rd, readBufferSize)
+	if n > 0 {
+		br.Peek(n) // served by the bytes.Reader alone: never waits on nc
+	}
 }
 
 // ctlWriter writes coder/websocket's control frames (pong, close) whole,
@@ -373,6 +406,7 @@ func (c *wsConn) drain() {
 		c.pending = nil
 		c.nc.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteTimeout))
 		_, err := c.nc.Write(p)
+		c.nc.SetWriteDeadline(time.Time{}) // the fast path's raw writes must not see it
 		c.wmu.Unlock()
 		if err != nil {
 			c.mu.Lock()
@@ -499,11 +533,13 @@ func (c *wsConn) build(fb *frameBuilder, units []actors.Outgoing) {
 	}
 }
 
-// flush writes what fb holds in one call, with the write timeout.
+// flush writes what fb holds in one call, with the write timeout (then
+// cleared: the fast path's raw writes would fail on an expired one).
 func (c *wsConn) flush(fb *frameBuilder) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.nc.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteTimeout))
+	defer c.nc.SetWriteDeadline(time.Time{})
 	if c.writev {
 		bufs := fb.buffers()
 		_, err := bufs.WriteTo(c.nc)
