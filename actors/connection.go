@@ -467,7 +467,16 @@ func (c *connectionActor) subscribe(ctx actor.Context, id, dest string) *failure
 	if c.state == connJSON {
 		proto.framing = FramingJSON
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { s := proto; return &s })
+	// A restarted subscription starts its sequence again, so each
+	// incarnation gets its own message-id prefix: ids never repeat.
+	var incarnation atomic.Int64
+	props := actor.PropsFromProducer(func() actor.Actor {
+		s := proto
+		if k := incarnation.Add(1) - 1; k > 0 {
+			s.idPrefix = c.sessionID + "-" + n + "." + strconv.FormatInt(k, 10) + "-"
+		}
+		return &s
+	})
 	pid, err := ctx.SpawnNamed(props, "sub-"+n)
 	if err != nil {
 		c.log.Error().Err(err).Msg("spawn subscription actor")

@@ -93,6 +93,19 @@ func TestSubscriptionPanicAffectsOnlyIt(t *testing.T) {
 	if len(sys.SupervisionEvents()) != 1 {
 		t.Fatalf("decisions = %+v", sys.SupervisionEvents())
 	}
+	// The restarted subscription numbers its messages again from zero, but
+	// under a new prefix: no message-id repeats.
+	seen := map[string]bool{}
+	for _, f := range c1.frames(t) {
+		if f.frame.Command != stomp.CmdMessage {
+			continue
+		}
+		id := f.frame.Header("message-id")
+		if seen[id] {
+			t.Fatalf("message-id %q sent twice", id)
+		}
+		seen[id] = true
+	}
 }
 
 // TestTopicRestartKeepsSubscribers: a restarted topic gets its subscribers

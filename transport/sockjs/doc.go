@@ -17,13 +17,19 @@
 //   - HTTP sessions (polling and streaming) have no goroutine of their own:
 //     the receiving request's handler writes the queue, and between polls a
 //     session is a struct and a timer.
-//   - A WebSocket connection has its handler goroutine (the reader) and at
-//     most one writer goroutine, started when Send finds the queue idle and
-//     gone when it is empty again (TestWebSocketWriterGoroutineExits).
-//   - Data frames are written by that writer straight to the hijacked
-//     net.Conn, the whole batch in one writev call; coder/websocket writes
-//     only control frames (pong, close), each in one Write. net.Conn
-//     serialises whole Write calls, so frames never interleave
-//     (TestRawWebSocketPingDuringLargeWrites).
+//   - A WebSocket connection has its handler goroutine (the reader). When
+//     Send finds the connection idle it writes at once, in the caller, with
+//     one non-blocking writev (TestWebSocketFastPathWritesInline); only when
+//     the socket takes part of a frame, or units queue up behind one, does a
+//     writer goroutine run, and it is gone when the queue is empty again
+//     (TestWebSocketFastPathPartialWrite, TestWebSocketWriterGoroutineExits).
+//   - Data frames go straight to the hijacked net.Conn, a whole batch in one
+//     writev; coder/websocket writes only control frames (pong, close). The
+//     connection's wmu is held while a data frame is on the wire, even
+//     partly, and coder's writes wait for it, so a control frame never lands
+//     inside a data frame (TestRawWebSocketPingDuringLargeWrites).
+//   - Snapshots to a client that negotiated permessage-deflate go as the
+//     subscriber's head in a deflate stored block plus the tail the topic
+//     compressed once for the tick (RSV1 set); other frames go uncompressed.
 //   - Lock order: Handler.mu before session.mu.
 package sockjs
