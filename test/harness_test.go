@@ -85,6 +85,10 @@ func freePort(t testing.TB) string {
 	return ln.Addr().String()
 }
 
+// healthClient keeps no idle connection open to the server, so tests that
+// count connections see only their own.
+var healthClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
 // startServer starts eventara on a free port with a fresh data directory
 // and waits until its health check answers.
 func startServer(t testing.TB, args ...string) *server {
@@ -117,7 +121,7 @@ func (s *server) start() {
 			return fmt.Errorf("exited early: %v\n%s", s.exitErr, s.logs)
 		default:
 		}
-		resp, err := http.Get(s.url("/api/v1/events/health"))
+		resp, err := healthClient.Get(s.url("/api/v1/events/health"))
 		if err != nil {
 			return err
 		}

@@ -17,8 +17,15 @@
 //   - HTTP sessions (polling and streaming) have no goroutine of their own:
 //     the receiving request's handler writes the queue, and between polls a
 //     session is a struct and a timer.
-//   - A WebSocket connection has its handler goroutine (the reader). When
-//     Send finds the connection idle it writes at once, in the caller, with
+//   - A WebSocket connection has one goroutine of its own, the reader: once
+//     the handshake is done its HTTP handler starts it and returns, so
+//     net/http's per-request state and the handler's stack are freed
+//     (TestWebSocketRunsOnAfterHandler). The session keeps the handshake's
+//     token (Credential) itself, stays in Handler.conns for Handler.Close
+//     (http.Server.Shutdown does not track hijacked connections), and takes
+//     over the connection limiter's release (ConnDetacher), which the reader
+//     calls once when the connection is over
+//     (transport.TestConnLimiterCountsDetachedWebSockets). When Send finds the connection idle it writes at once, in the caller, with
 //     one non-blocking writev (TestWebSocketFastPathWritesInline); only when
 //     the socket takes part of a frame, or units queue up behind one, does a
 //     writer goroutine run, and it is gone when the queue is empty again
