@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+
+	"github.com/eventara/eventara/transport/sockjs"
 )
 
 // ConnLimits bounds open client connections (TCP connections: REST
@@ -25,7 +27,10 @@ type ConnLimits struct {
 // limit is counted at accept time, and its first request is answered with
 // the error and "Connection: close". A WebSocket leaves the server's
 // accounting when it is hijacked; the limiter keeps counting it until its
-// handler returns, which is when the WebSocket is over.
+// handler returns, unless the handler took the release over through
+// sockjs.DetachConn (the push handler does, and runs the WebSocket on after
+// returning): then it is counted until that release is called, when the
+// WebSocket is over.
 type ConnLimiter struct {
 	limits ConnLimits
 
@@ -40,6 +45,27 @@ type connInfo struct {
 	refused  int  // 0, or the status its requests get
 	counted  bool // counted in total and perIP; cleared on release
 	hijacked bool
+	detached bool // the hijacker releases it (sockjs.DetachConn)
+}
+
+// connHandle is the sockjs.ConnDetacher a connection's context carries.
+type connHandle struct {
+	l    *ConnLimiter
+	info *connInfo
+}
+
+// Detach implements sockjs.ConnDetacher: the handler's return no longer
+// releases a hijacked connection; the returned func does (once; later calls
+// do nothing).
+func (h connHandle) Detach() func() {
+	h.l.mu.Lock()
+	h.info.detached = true
+	h.l.mu.Unlock()
+	return func() {
+		h.l.mu.Lock()
+		h.l.releaseLocked(h.info)
+		h.l.mu.Unlock()
+	}
 }
 
 type connInfoKey struct{}
@@ -65,11 +91,13 @@ func (l *ConnLimiter) ConnContext(ctx context.Context, c net.Conn) context.Conte
 	}
 	l.conns[c] = info
 	l.mu.Unlock()
+	ctx = sockjs.WithConnDetacher(ctx, connHandle{l, info})
 	return context.WithValue(ctx, connInfoKey{}, info)
 }
 
 // ConnState is http.Server.ConnState: a closed connection is released; a
-// hijacked one stays counted until its handler returns.
+// hijacked one stays counted until its handler returns, or until the
+// release a detaching handler took is called.
 func (l *ConnLimiter) ConnState(c net.Conn, s http.ConnState) {
 	if s != http.StateClosed && s != http.StateHijacked {
 		return
@@ -110,7 +138,7 @@ func (l *ConnLimiter) Open() int {
 
 // limitConns answers the requests of a refused connection with the
 // documented error and closes it; after a hijacking handler (a WebSocket)
-// returns, it releases the connection.
+// returns, it releases the connection unless the handler detached it.
 func limitConns(l *ConnLimiter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info, _ := r.Context().Value(connInfoKey{}).(*connInfo)
@@ -130,7 +158,7 @@ func limitConns(l *ConnLimiter, next http.Handler) http.Handler {
 		}
 		defer func() {
 			l.mu.Lock()
-			if info.hijacked {
+			if info.hijacked && !info.detached {
 				l.releaseLocked(info)
 			}
 			l.mu.Unlock()

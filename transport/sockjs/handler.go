@@ -1,6 +1,7 @@
 package sockjs
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -19,9 +20,9 @@ type Handler struct {
 	iframe     []byte
 	iframeETag string
 
-	// creds holds the token a session-opening request carried (see
-	// Credential): WebSockets by remote address while their handler runs,
-	// new HTTP sessions by session id until their connection actor reads it.
+	// creds holds the token a session-opening HTTP request carried (see
+	// Credential), by session id until the session's connection actor reads
+	// it. A WebSocket keeps its token in wsConn.cred.
 	creds sync.Map
 
 	mu     sync.Mutex
@@ -82,14 +83,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rest == "" || rest == "/":
 		if isUpgrade(r) {
-			h.serveCredentialedWebSocket(w, r, false)
+			h.serveWebSocket(w, r, false)
 			return
 		}
 		h.serveGreeting(w, r)
 	case rest == "/info":
 		h.serveInfo(w, r)
 	case rest == "/websocket":
-		h.serveCredentialedWebSocket(w, r, false)
+		h.serveWebSocket(w, r, false)
 	case rest == "/"+sockjsFile:
 		serveStatic(w, r, "application/javascript; charset=UTF-8", sockjsJSETag, sockjsJS)
 	case isIframePath(rest):
@@ -122,7 +123,7 @@ func splitSessionPath(rest string) (session, transport string, ok bool) {
 func (h *Handler) serveTransport(w http.ResponseWriter, r *http.Request, id, transport string) {
 	switch transport {
 	case "websocket":
-		h.serveCredentialedWebSocket(w, r, true)
+		h.serveWebSocket(w, r, true)
 	case "xhr_send":
 		h.serveSend(w, r, id, false)
 	case "jsonp_send":
@@ -191,25 +192,38 @@ func requestToken(r *http.Request) string {
 	return r.URL.Query().Get("access_token")
 }
 
-// serveCredentialedWebSocket serves a WebSocket, keeping the request's
-// token where the connection's Credential finds it for as long as the
-// connection lives (serveWebSocket returns when it ends; a remote address
-// names one TCP connection meanwhile).
-func (h *Handler) serveCredentialedWebSocket(w http.ResponseWriter, r *http.Request, sockjsFraming bool) {
-	if tok := requestToken(r); tok != "" {
-		key := "remote:" + r.RemoteAddr
-		h.creds.Store(key, tok)
-		defer h.creds.Delete(key)
-	}
-	h.serveWebSocket(w, r, sockjsFraming)
-}
-
 // Credential implements actors.Credentialed: the token of the WebSocket
 // handshake, if any.
-func (c *wsConn) Credential() string {
-	v, _ := c.h.creds.Load("remote:" + c.remote)
-	s, _ := v.(string)
-	return s
+func (c *wsConn) Credential() string { return c.cred }
+
+// ConnDetacher is what a connection limiter (transport.ConnLimiter) puts
+// in a connection's context, with WithConnDetacher. A limiter counts a
+// hijacked connection until its handler returns; an accepted WebSocket
+// runs on in a goroutine of its own after its handler returns, so it calls
+// Detach before returning and the returned release when it is over.
+type ConnDetacher interface {
+	// Detach hands the release of the hijacked connection over to the
+	// caller: release is to be called once the connection is closed.
+	Detach() (release func())
+}
+
+type connDetacherKey struct{}
+
+// WithConnDetacher returns ctx carrying d, for the WebSockets accepted on
+// its connection.
+func WithConnDetacher(ctx context.Context, d ConnDetacher) context.Context {
+	return context.WithValue(ctx, connDetacherKey{}, d)
+}
+
+// detachConn takes over the release of r's hijacked connection from its
+// limiter, if there is one: the returned func (nil without a limiter)
+// releases it.
+func detachConn(r *http.Request) func() {
+	d, _ := r.Context().Value(connDetacherKey{}).(ConnDetacher)
+	if d == nil {
+		return nil
+	}
+	return d.Detach()
 }
 
 // Credential implements actors.Credentialed: the token of the request

@@ -80,7 +80,7 @@ func (h *Handler) serveHixie76(w http.ResponseWriter, r *http.Request, sockjsFra
 		return
 	}
 	hc := &hixieConn{nc: nc, br: brw.Reader, limit: h.cfg.MaxMessageSize}
-	h.runWebSocket(&wsConn{h: h, ws: hc, nc: nc, hixie: true, sockjs: sockjsFraming, remote: r.RemoteAddr})
+	h.runWebSocket(r, &wsConn{h: h, ws: hc, nc: nc, hixie: true, sockjs: sockjsFraming, remote: r.RemoteAddr, cred: requestToken(r)})
 }
 
 func sanitizeHeader(s string) string {

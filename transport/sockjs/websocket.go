@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,7 +47,11 @@ type wsConn struct {
 	pending []byte // the unsent rest of a fast-path write; wmu stays locked until drain writes it
 	sockjs  bool
 	remote  string
+	cred    string // the handshake's token (Credential)
 	framing atomic.Uint32
+	// release, when set, releases the connection from the connection
+	// limiter (detachConn); called once, when the session is over.
+	release func()
 
 	actor   actors.Session
 	endOnce sync.Once
@@ -74,11 +79,11 @@ var _ actors.ClientConn = (*wsConn)(nil)
 // control frames, through c's wmu.
 //
 // net/http hands over its connection's own 4 KB bufio.Reader and Writer,
-// which its connection state keeps referencing for as long as the handler
-// runs, that is for the WebSocket's whole life. Small buffers are swapped
-// into those same structs, so the 4 KB arrays are freed: about 7.5 KB per
-// connection. Inbound traffic is small (STOMP commands, heart-beats);
-// larger payloads bypass a bufio.Reader's buffer anyway.
+// which coder/websocket keeps for the WebSocket's whole life. Small
+// buffers are swapped into those same structs, so the 4 KB arrays are
+// freed: about 7.5 KB per connection. Inbound traffic is small (STOMP
+// commands, heart-beats); larger payloads bypass a bufio.Reader's buffer
+// anyway.
 type hijackCapture struct {
 	http.ResponseWriter
 	c  *wsConn
@@ -166,7 +171,7 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, sockjsF
 	if !sockjsFraming {
 		opts.Subprotocols = stompSubprotocols
 	}
-	c := &wsConn{h: h, sockjs: sockjsFraming, remote: r.RemoteAddr}
+	c := &wsConn{h: h, sockjs: sockjsFraming, remote: r.RemoteAddr, cred: requestToken(r)}
 	hc := &hijackCapture{ResponseWriter: w, c: c}
 	ws, err := websocket.Accept(hc, r, opts)
 	if err != nil {
@@ -180,11 +185,16 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, sockjsF
 	if sc, ok := hc.nc.(syscall.Conn); ok {
 		c.raw, _ = sc.SyscallConn() // only coder/websocket connections: their control frames go through wmu
 	}
-	h.runWebSocket(c)
+	h.runWebSocket(r, c)
 }
 
-// runWebSocket runs an accepted WebSocket session until it ends.
-func (h *Handler) runWebSocket(c *wsConn) {
+// runWebSocket starts an accepted WebSocket session (r is its handshake)
+// and returns: the session runs on in a goroutine of its own, the reader,
+// so the handler's goroutine and net/http's per-request state are freed.
+// The connection limiter's release goes with it (detachConn), and
+// Handler.Close reaches it through h.conns (http.Server.Shutdown does not
+// track hijacked connections).
+func (h *Handler) runWebSocket(r *http.Request, c *wsConn) {
 	switch nc := c.nc.(type) {
 	case *net.TCPConn:
 		c.writev = true
@@ -199,9 +209,34 @@ func (h *Handler) runWebSocket(c *wsConn) {
 	}
 	if !h.register(c) {
 		c.ws.Close(websocket.StatusGoingAway, "shutting down")
-		return
+		return // the limiter releases the connection when the handler returns
 	}
-	defer h.unregister(c)
+	c.release = detachConn(r)
+	go c.run()
+}
+
+// run is the session's reader goroutine: it opens the session, reads until
+// the connection ends, and then leaves the handler and the limiter. A panic
+// (in the connection actor, say) is logged, as net/http logs a handler's,
+// and ends the connection.
+func (c *wsConn) run() {
+	h := c.h
+	defer func() {
+		h.unregister(c)
+		if c.release != nil {
+			c.release()
+		}
+	}()
+	defer func() {
+		if p := recover(); p != nil {
+			h.cfg.Log.Error().Interface("panic", p).Str("remote", c.remote).Bytes("stack", debug.Stack()).Msg("websocket session panicked")
+			c.ws.CloseNow()
+			c.done.Store(true)
+			c.mu.Lock()
+			c.broken = true
+			c.mu.Unlock()
+		}
+	}()
 	if c.sockjs {
 		fb := getBuilder()
 		fb.begin(c.hixie)
