@@ -29,8 +29,8 @@ test-deps:
 	done
 
 test: build test-deps
+	$(MAKE) --no-print-directory fuzz-short
 	EVENTARA_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 20m $(PKGS)
-	$(MAKE) fuzz-short
 
 test-go:
 	$(GO) test -race -count=1 $(PKGS)
