@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -209,75 +207,13 @@ func TestRestartKeepsTotalsAndEvents(t *testing.T) {
 func TestKill9LosesNoAcknowledgedEvent(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	var (
-		mu    sync.Mutex
-		acked []string
-		sent  atomic.Int64
-		stop  atomic.Bool
-		wg    sync.WaitGroup
-	)
-	client := &http.Client{Timeout: 5 * time.Second}
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := 0; !stop.Load() && i < 100000; i++ {
-				body := fmt.Sprintf(`{"eventType":"k%d","source":"w%d"}`, i%5, w)
-				batch := i%10 == 9
-				url := s.url("/api/v1/events")
-				n := int64(1)
-				if batch {
-					body = "[" + strings.Repeat(body+",", 19) + body + "]"
-					url = s.url("/api/v1/events/batch")
-					n = 20
-				}
-				if i%13 == 5 { // an invalid one now and then: never counted
-					body, url, n = `{"eventType":"","source":"x"}`, s.url("/api/v1/events"), 0
-				}
-				sent.Add(n)
-				resp, err := client.Post(url, "application/json", strings.NewReader(body))
-				if err != nil {
-					return // the server is gone
-				}
-				var r struct {
-					EventID  string   `json:"eventId"`
-					EventIDs []string `json:"eventIds"`
-				}
-				err = json.NewDecoder(resp.Body).Decode(&r)
-				resp.Body.Close()
-				if resp.StatusCode == 400 && n == 0 {
-					continue
-				}
-				if resp.StatusCode != 202 || err != nil {
-					if resp.StatusCode != 503 {
-						t.Errorf("status %d for %s", resp.StatusCode, body)
-					}
-					return
-				}
-				mu.Lock()
-				if r.EventID != "" {
-					acked = append(acked, r.EventID)
-				}
-				acked = append(acked, r.EventIDs...)
-				mu.Unlock()
-			}
-		}(w)
-	}
-	waitFor(t, 20*time.Second, "some acknowledged events", func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(acked) < 2000 {
-			return fmt.Errorf("%d acked", len(acked))
-		}
-		return nil
-	})
+	load := startIngestLoad(t, s, loadShape{workers: 8, batchEvery: 10, batchSize: 20, invalidEvery: 13})
+	load.waitAcked(t, 2000)
 	s.kill()
-	stop.Store(true)
-	wg.Wait()
+	acked := load.finish()
+	sent := load.sent.Load()
 	s.start()
 
-	mu.Lock()
-	defer mu.Unlock()
 	var total float64
 	waitFor(t, 10*time.Second, "recovered totals", func() error {
 		total, _ = path(s.metrics(t), "summary.totalEvents").(float64)
@@ -286,8 +222,8 @@ func TestKill9LosesNoAcknowledgedEvent(t *testing.T) {
 		}
 		return nil
 	})
-	if total > float64(sent.Load()) {
-		t.Fatalf("total %v exceeds the %d valid events sent", total, sent.Load())
+	if total > float64(sent) {
+		t.Fatalf("total %v exceeds the %d valid events sent", total, sent)
 	}
 	missing := 0
 	for _, id := range acked {
@@ -298,5 +234,5 @@ func TestKill9LosesNoAcknowledgedEvent(t *testing.T) {
 	if missing > 0 {
 		t.Fatalf("%d acknowledged events missing after kill -9 (acked %d, total %v)", missing, len(acked), total)
 	}
-	t.Logf("acked %d, sent %d, recovered total %v", len(acked), sent.Load(), total)
+	t.Logf("acked %d, sent %d, recovered total %v", len(acked), sent, total)
 }

@@ -2,12 +2,8 @@ package test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -64,57 +60,8 @@ func TestOpsSIGTERMUnderLoad(t *testing.T) {
 		}
 	}()
 
-	var (
-		mu    sync.Mutex
-		acked []string
-		stop  atomic.Bool
-		wg    sync.WaitGroup
-	)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for w := 0; w < 6; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := 0; !stop.Load(); i++ {
-				body := fmt.Sprintf(`{"eventType":"t%d","source":"w%d"}`, i%3, w)
-				url := s.url("/api/v1/events")
-				if i%5 == 4 {
-					body = "[" + strings.Repeat(body+",", 9) + body + "]"
-					url = s.url("/api/v1/events/batch")
-				}
-				resp, err := client.Post(url, "application/json", strings.NewReader(body))
-				if err != nil {
-					return // the server is gone
-				}
-				var r struct {
-					EventID  string   `json:"eventId"`
-					EventIDs []string `json:"eventIds"`
-				}
-				err = json.NewDecoder(resp.Body).Decode(&r)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusAccepted || err != nil {
-					if resp.StatusCode != http.StatusServiceUnavailable {
-						t.Errorf("status %d", resp.StatusCode)
-					}
-					return
-				}
-				mu.Lock()
-				if r.EventID != "" {
-					acked = append(acked, r.EventID)
-				}
-				acked = append(acked, r.EventIDs...)
-				mu.Unlock()
-			}
-		}(w)
-	}
-	waitFor(t, 20*time.Second, "500 acknowledged events", func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(acked) < 500 {
-			return fmt.Errorf("%d so far", len(acked))
-		}
-		return nil
-	})
+	load := startIngestLoad(t, s, loadShape{workers: 6, batchEvery: 5, batchSize: 10})
+	load.waitAcked(t, 500)
 
 	start := time.Now()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -126,8 +73,7 @@ func TestOpsSIGTERMUnderLoad(t *testing.T) {
 		t.Fatalf("still running 5 s after SIGTERM\n%s", tail(s.logs.String(), 3000))
 	}
 	took := time.Since(start)
-	stop.Store(true)
-	wg.Wait()
+	acked := load.finish()
 	if s.exitErr != nil {
 		t.Fatalf("exit after SIGTERM: %v\n%s", s.exitErr, tail(s.logs.String(), 3000))
 	}
