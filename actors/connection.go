@@ -476,7 +476,7 @@ func (c *connectionActor) subscribe(ctx actor.Context, id, dest string) *failure
 			s.idPrefix = c.sessionID + "-" + n + "." + strconv.FormatInt(k, 10) + "-"
 		}
 		return &s
-	})
+	}, c.sys.pushProps()...)
 	pid, err := ctx.SpawnNamed(props, "sub-"+n)
 	if err != nil {
 		c.log.Error().Err(err).Msg("spawn subscription actor")

@@ -96,7 +96,7 @@ func (a *sessionManagerActor) Receive(ctx actor.Context) {
 	case *openSession:
 		a.next++
 		c := &connectionActor{sys: a.m.sys, cfg: &a.m.cfg, draining: &a.m.draining, conn: msg.conn, sessionID: newSessionID()}
-		pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return c }), "conn-"+strconv.FormatUint(a.next, 10))
+		pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return c }, a.m.sys.pushProps()...), "conn-"+strconv.FormatUint(a.next, 10))
 		if err != nil {
 			a.log.Error().Err(err).Msg("spawn connection actor")
 			ctx.Respond(err)

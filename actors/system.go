@@ -89,6 +89,9 @@ type System struct {
 	// *SnapshotReady per tick.
 	topic    *actor.PID
 	sessions Sessions
+	// pushDispatcher runs connection and subscription mailboxes (nil in
+	// bare test systems: protoactor's default then).
+	pushDispatcher *poolDispatcher
 
 	// latest is the newest snapshot, for GET /api/v1/metrics.
 	latest atomic.Pointer[snapshots.Snapshot]
@@ -167,6 +170,7 @@ func Start(cfg Config) (*System, error) {
 	if s.scheduler, err = s.root.SpawnNamed(schedProps, "scheduler"); err != nil {
 		return nil, fmt.Errorf("spawn scheduler: %w", err)
 	}
+	s.pushDispatcher = newPoolDispatcher(8, 16384, 300)
 	if s.sessions, err = newSessions(s); err != nil {
 		return nil, fmt.Errorf("start sessions: %w", err)
 	}
@@ -341,6 +345,9 @@ func (s *System) Stop(ctx context.Context) error {
 	}
 	stop(s.aggregator)
 	stopSessions(s)
+	if s.pushDispatcher != nil {
+		s.pushDispatcher.stop()
+	}
 	stop(s.topic)
 	s.as.Shutdown()
 	return errors.Join(errs...)
