@@ -40,7 +40,7 @@ if [[ $WHAT == ingest || $WHAT == all ]]; then
 fi
 
 if [[ $WHAT == fanout || $WHAT == all ]]; then
-  for n in 1000 5000 10000; do
+  for n in ${FANOUT_NS:-1000 5000 10000}; do
     for tr in websocket sockjs; do
       echo "== fanout: $n subscribers over $tr"
       d=$(mktemp -d); start_server "$d/data"
