@@ -1,6 +1,10 @@
 package actors
 
-import "github.com/asynkron/protoactor-go/actor"
+import (
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
 
 // poolDispatcher runs the mailboxes of connection and subscription actors on
 // a few long-lived goroutines instead of one new goroutine per activation
@@ -16,6 +20,10 @@ type poolDispatcher struct {
 	work       chan func()
 	done       chan struct{}
 	throughput int
+	// mu orders Schedule against stop: once stop has marked the pool
+	// stopped, nothing more is queued, so its drain sees every queued fn.
+	mu      sync.RWMutex
+	stopped bool
 }
 
 func newPoolDispatcher(workers, queue, throughput int) *poolDispatcher {
@@ -39,11 +47,11 @@ func (d *poolDispatcher) run() {
 
 // Schedule implements actor.Dispatcher.
 func (d *poolDispatcher) Schedule(fn func()) {
-	select {
-	case <-d.done:
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.stopped {
 		go fn()
 		return
-	default:
 	}
 	select {
 	case d.work <- fn:
@@ -55,10 +63,13 @@ func (d *poolDispatcher) Schedule(fn func()) {
 // Throughput implements actor.Dispatcher.
 func (d *poolDispatcher) Throughput() int { return d.throughput }
 
-// stop ends the workers; mailboxes scheduled after it get a goroutine each.
-// Work still queued runs on new goroutines too.
+// stop ends the workers; mailboxes scheduled after it get a goroutine each,
+// and so does work still queued.
 func (d *poolDispatcher) stop() {
+	d.mu.Lock()
+	d.stopped = true
 	close(d.done)
+	d.mu.Unlock()
 	for {
 		select {
 		case fn := <-d.work:

@@ -11,3 +11,8 @@ var ErrJournal = errors.New("journal append failed")
 
 // ErrStopped means the system is shutting down and takes no more work.
 var ErrStopped = errors.New("actor system stopped")
+
+// ErrOutcomeUnknown means the events may or may not be durable: the ingest
+// actor failed while answering a commit that may have been synced. A client
+// that retries may store them twice.
+var ErrOutcomeUnknown = errors.New("outcome unknown: the events may have been stored")

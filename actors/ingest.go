@@ -89,6 +89,7 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 			}
 		} else {
 			a.sys.journalErr.Store(errString(nil))
+			a.sys.probeAt.Store(0) // the journal took a write: the next health check probes afresh
 			ctx.Send(a.aggregator, &applyBatch{recs: m.recs})
 			i := 0
 			for _, r := range m.group {

@@ -72,7 +72,7 @@ func (m *commitDone) abandon(sys *System, to *actor.PID) {
 	}
 	for _, r := range m.group {
 		select {
-		case r.reply <- ingestResult{err: fmt.Errorf("%w: failed twice while answering a commit", ErrRestarting)}:
+		case r.reply <- ingestResult{err: fmt.Errorf("%w: %w: failed twice while answering a commit", ErrOutcomeUnknown, ErrRestarting)}:
 		default:
 		}
 	}

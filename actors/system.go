@@ -102,6 +102,9 @@ type System struct {
 	// checkpointAt is the last checkpoint's time in Unix ms (0: none yet).
 	checkpointAt atomic.Int64
 	stopped      atomic.Bool
+	// probeAt and probeErr cache the journal probe of Health.
+	probeAt  atomic.Int64
+	probeErr atomic.Value
 
 	sup      *supervisor
 	reg      *registry
@@ -284,8 +287,8 @@ func (s *System) Health() Health {
 			h.Up, h.Reason = false, reason
 		}
 	}
-	if err := s.cfg.Journal.Probe(); err != nil {
-		h.JournalError = err.Error()
+	if perr := s.probeJournal(now); perr != "" {
+		h.JournalError = perr
 		down("journal not writable")
 	} else if last, _ := s.journalErr.Load().(string); last != "" {
 		h.JournalError = last
@@ -306,6 +309,23 @@ func (s *System) Health() Health {
 		down("shutting down")
 	}
 	return h
+}
+
+// probeJournal writes the journal's probe key at most once a second (the
+// health endpoint is open to anyone: a flood of checks must not become a
+// flood of writes) and returns the last probe's error text.
+func (s *System) probeJournal(now time.Time) string {
+	last := s.probeAt.Load()
+	if now.UnixNano()-last < int64(time.Second) || !s.probeAt.CompareAndSwap(last, now.UnixNano()) {
+		msg, _ := s.probeErr.Load().(string)
+		return msg
+	}
+	msg := ""
+	if err := s.cfg.Journal.Probe(); err != nil {
+		msg = err.Error()
+	}
+	s.probeErr.Store(msg)
+	return msg
 }
 
 // Stop stops the actors in order: faults cleared and pending restarts run

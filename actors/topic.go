@@ -32,8 +32,11 @@ const metricsTopic = "/topic/metrics"
 // reports to its connection, never back here. Guarded by
 // TestStompSlowConsumerClosedOthersServed.
 type topicActor struct {
-	sys     *System
-	log     zerolog.Logger
+	sys *System
+	log zerolog.Logger
+	// snap is the newest snapshot; current, its Shared bytes, is built on
+	// first need: a tick with no subscriber prepares nothing.
+	snap    *snapshots.Snapshot
 	current *Shared
 	subs    map[string]*actor.PID // by PID id
 }
@@ -51,13 +54,18 @@ func (t *topicActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		t.log = actorLog(t.sys.log, ctx)
+		// A restarted topic serves the newest snapshot at once.
+		t.snap = t.sys.latest.Load()
 		t.log.Debug().Msg("topic started")
 	case *SnapshotReady:
 		if msg.Snapshot == nil {
 			return
 		}
-		t.current = buildShared(msg.Snapshot)
-		d := &deliver{shared: t.current}
+		t.snap, t.current = msg.Snapshot, nil
+		if len(t.subs) == 0 {
+			return
+		}
+		d := &deliver{shared: t.shared()}
 		for _, pid := range t.subs {
 			ctx.Send(pid, d)
 		}
@@ -67,16 +75,24 @@ func (t *topicActor) Receive(ctx actor.Context) {
 			t.subs[msg.sub.Id] = msg.sub
 			ctx.Watch(msg.sub)
 		}
-		if t.current != nil {
-			ctx.Send(msg.sub, &deliver{shared: t.current})
+		if sh := t.shared(); sh != nil {
+			ctx.Send(msg.sub, &deliver{shared: sh})
 		}
 		t.log.Debug().Str("subscriber", msg.sub.Id).Int("subscribers", len(t.subs)).Msg("subscribed")
 	case *actor.Terminated:
 		delete(t.subs, msg.Who.Id)
 		t.log.Debug().Str("subscriber", msg.Who.Id).Int("subscribers", len(t.subs)).Msg("unsubscribed")
 	case *currentRequest:
-		ctx.Respond(&currentReply{shared: t.current})
+		ctx.Respond(&currentReply{shared: t.shared()})
 	}
+}
+
+// shared returns the newest snapshot's Shared bytes, building them once.
+func (t *topicActor) shared() *Shared {
+	if t.current == nil && t.snap != nil {
+		t.current = buildShared(t.snap)
+	}
+	return t.current
 }
 
 // buildShared prepares the bytes of a snapshot's MESSAGE that every

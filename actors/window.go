@@ -67,7 +67,7 @@ func (a *windowActor) Receive(ctx actor.Context) {
 			a.lastApplied = recs[len(recs)-1].Event.ID
 		}
 	case *advanceWindow:
-		a.w.Advance(m.now)
+		// View slides the window to now first.
 		ctx.Respond(&windowViewReply{view: a.w.View(m.now)})
 	case *windowStateRequest:
 		b, err := a.w.MarshalBinary()

@@ -19,8 +19,6 @@ const (
 	maxEventBody = 1 << 20
 	// maxBatchBody bounds POST /api/v1/events/batch.
 	maxBatchBody = 10 << 20
-	// maxBatchItems bounds the events of one batch.
-	maxBatchItems = 10_000
 	// maxPageSize bounds GET /api/v1/events?size=.
 	maxPageSize = 100
 	// ingestTimeout bounds how long a request waits for the journal.
@@ -112,11 +110,6 @@ func (a *eventsAPI) postBatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid batch: "+err.Error(), map[string]string{"body": err.Error()})
 		return
 	}
-	if len(items) > maxBatchItems {
-		writeError(w, http.StatusBadRequest, "a batch holds at most "+strconv.Itoa(maxBatchItems)+" events",
-			map[string]string{"body": strconv.Itoa(len(items)) + " events"})
-		return
-	}
 	if len(items) == 0 {
 		writeError(w, http.StatusBadRequest, "empty batch", map[string]string{"body": "no events"})
 		return
@@ -161,6 +154,10 @@ func (a *eventsAPI) ingest(w http.ResponseWriter, r *http.Request, evs []event.E
 			writeError(w, http.StatusServiceUnavailable, "ingest queue full, retry later", nil)
 		case errors.Is(err, actors.ErrStopped):
 			writeError(w, http.StatusServiceUnavailable, "shutting down", nil)
+		case errors.Is(err, actors.ErrOutcomeUnknown), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+			// The group may have been synced after all: do not say "not stored".
+			w.Header().Del("Retry-After")
+			writeError(w, http.StatusGatewayTimeout, "no answer from the journal in time: the events may or may not have been stored", nil)
 		default:
 			writeError(w, http.StatusServiceUnavailable, "events not stored: "+err.Error(), nil)
 		}

@@ -324,7 +324,9 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request, id string, j
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			http.Error(w, "Payload too large.", http.StatusRequestEntityTooLarge)
+			return
 		}
+		http.Error(w, "Broken request body.", http.StatusBadRequest)
 		return
 	}
 	if jsonp {

@@ -235,6 +235,9 @@ func (c *wsConn) run() {
 			c.mu.Lock()
 			c.broken = true
 			c.mu.Unlock()
+			if c.actor != nil { // the connection actor must still learn the client is gone
+				c.endOnce.Do(c.actor.Closed)
+			}
 		}
 	}()
 	if c.sockjs {
