@@ -28,7 +28,9 @@ type currentRequest struct{}
 
 // currentReply answers currentRequest; shared is nil before the first tick.
 type currentReply struct {
-	shared *Shared
+	// subscribers is how many subscription actors the topic serves now.
+	subscribers int
+	shared      *Shared
 }
 
 // deliver hands one snapshot to a subscription actor. One value is sent to

@@ -148,8 +148,14 @@ func TestStompUnsubscribeStopsDelivery(t *testing.T) {
 	c, sess := openStomp(t, s)
 	sess.Receive([]byte("SUBSCRIBE\nid:0\ndestination:/topic/metrics\n\n\x00UNSUBSCRIBE\nid:0\nreceipt:u\n\n\x00"))
 	waitFrames(t, c, 2)
-	// The subscription is stopped before the RECEIPT is queued, and an
-	// actor handles its stop before any later delivery.
+	// The topic no longer serves the subscription (if UNSUBSCRIBE left it
+	// alive, this never happens and the test fails), so the next tick
+	// reaches no one.
+	waitFor(t, "the topic to drop the subscription", func() bool {
+		res, err := s.root.RequestFuture(s.topic, &currentRequest{}, time.Second).Result()
+		r, ok := res.(*currentReply)
+		return err == nil && ok && r.subscribers == 0
+	})
 	publish(s, testSnapshot(`{}`, time.Now()))
 	sess.Receive([]byte("ACK\nid:1\nreceipt:sync\n\n\x00"))
 	fs := waitFrames(t, c, 3)

@@ -83,7 +83,7 @@ func (t *topicActor) Receive(ctx actor.Context) {
 		delete(t.subs, msg.Who.Id)
 		t.log.Debug().Str("subscriber", msg.Who.Id).Int("subscribers", len(t.subs)).Msg("unsubscribed")
 	case *currentRequest:
-		ctx.Respond(&currentReply{shared: t.shared()})
+		ctx.Respond(&currentReply{shared: t.shared(), subscribers: len(t.subs)})
 	}
 }
 
