@@ -51,6 +51,8 @@ type server struct {
 	addr    string // host:port
 	dataDir string
 	args    []string
+	scheme  string       // http, or https with TLS flags
+	client  *http.Client // polls health at start
 	cmd     *exec.Cmd
 	logs    *syncBuffer
 	exited  chan struct{}
@@ -93,7 +95,14 @@ var healthClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Trans
 // and waits until its health check answers.
 func startServer(t testing.TB, args ...string) *server {
 	t.Helper()
-	s := &server{t: t, dataDir: t.TempDir(), args: args}
+	return startServerWith(t, "http", healthClient, args...)
+}
+
+// startServerWith is startServer for a server answering on scheme (https
+// when args turn TLS on), its health polled with client.
+func startServerWith(t testing.TB, scheme string, client *http.Client, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, dataDir: t.TempDir(), args: args, scheme: scheme, client: client}
 	s.start()
 	t.Cleanup(func() { s.stop() })
 	return s
@@ -121,7 +130,7 @@ func (s *server) start() {
 			return fmt.Errorf("exited early: %v\n%s", s.exitErr, s.logs)
 		default:
 		}
-		resp, err := healthClient.Get(s.url("/api/v1/events/health"))
+		resp, err := s.client.Get(s.url("/api/v1/events/health"))
 		if err != nil {
 			return err
 		}
@@ -133,7 +142,7 @@ func (s *server) start() {
 	})
 }
 
-func (s *server) url(path string) string { return "http://" + s.addr + path }
+func (s *server) url(path string) string { return s.scheme + "://" + s.addr + path }
 
 // stop sends SIGTERM and waits for a clean exit; it returns the exit error.
 func (s *server) stop() error {

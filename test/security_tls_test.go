@@ -11,13 +11,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -72,34 +70,8 @@ func TestSecurityTLS(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t, dir)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
 
-	// The harness waits on plain HTTP; start this one by hand.
-	addr := freePort(t)
-	logs := &syncBuffer{}
-	cmd := exec.Command(binary, "--addr", addr, "--data-dir", filepath.Join(dir, "data"), "--tls-cert", certFile, "--tls-key", keyFile)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{t: t, addr: addr, cmd: cmd, logs: logs, exited: make(chan struct{})}
-	go func() { s.exitErr = cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() { s.stop() })
-	base := "https://" + addr
-	waitFor(t, 20*time.Second, "https health", func() error {
-		select {
-		case <-s.exited:
-			return fmt.Errorf("exited: %v\n%s", s.exitErr, logs)
-		default:
-		}
-		resp, err := client.Get(base + "/api/v1/events/health")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("health %d", resp.StatusCode)
-		}
-		return nil
-	})
+	s := startServerWith(t, "https", client, "--tls-cert", certFile, "--tls-key", keyFile)
+	addr, base := s.addr, s.url("")
 
 	// HTTPS: ingest, then read it back.
 	resp, err := client.Post(base+"/api/v1/events", "application/json", strings.NewReader(`{"eventType":"tls.test","source":"tls"}`))

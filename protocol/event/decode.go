@@ -332,7 +332,7 @@ func (s *scanner) name(field string, dst *string, max int, required bool, fe *Fi
 		return true
 	}
 	// Names are shown in dashboards and logs: no NUL, no line breaks.
-	if bytes.ContainsFunc(b, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if hasControl(b) {
 		fe.add(field, "must not contain control characters")
 		return true
 	}
@@ -535,4 +535,15 @@ func (s *scanner) latency() (v float64, ok, has bool) {
 		return 0, true, false
 	}
 	return f, true, true
+}
+
+// hasControl reports whether b holds an ASCII control character. A byte
+// scan suffices: in UTF-8 every byte of a multi-byte rune is >= 0x80.
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }
