@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -79,11 +80,24 @@ func runFanout(args []string) error {
 	if err != nil {
 		return err
 	}
-	stats := &fanoutStats{}
+	// Room for every latency of the run up front: growing a large slice
+	// while measuring would cost page faults on the server's cores.
+	stats := &fanoutStats{latencies: make([]time.Duration, 0, int(float64(*n)*(duration.Seconds()+5)))}
 	opts := subOptions{deflate: *deflate, verifyEvery: max(*verifyEvery, 1)}
 	var measuring atomic.Bool
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	readers := make([]*reader, runtime.GOMAXPROCS(0))
+	for i := range readers {
+		if readers[i], err = newReader(stats, &measuring); err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			readers[i].run(stop)
+		}()
+	}
 	tick := time.NewTicker(time.Second / time.Duration(max(*rate, 1)))
 	rampStart := time.Now()
 	for i := 0; i < *n; i++ {
@@ -91,7 +105,7 @@ func runFanout(args []string) error {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			if err := subscribe(u.Host, *transport, i, opts, stats, &measuring, stop); err != nil {
+			if err := subscribe(u.Host, *transport, i, opts, readers[i%len(readers)]); err != nil {
 				stats.fail(err)
 			}
 		}(i)
@@ -207,13 +221,10 @@ type subOptions struct {
 	verifyEvery int  // every Nth subscriber inflates each message in full
 }
 
-// subscribe runs one subscriber until stop: a WebSocket handshake (plain
-// /ws with v12.stomp, or SockJS /ws/<server>/<session>/websocket), STOMP
-// CONNECT and SUBSCRIBE, then it reads MESSAGE frames and records the
-// latency from their timestamp header. Compressed (RSV1) messages are
-// inflated only up to the timestamp header, or in full and checked by
-// every opts.verifyEvery-th subscriber.
-func subscribe(host, transport string, i int, opts subOptions, st *fanoutStats, measuring *atomic.Bool, stop chan struct{}) error {
+// subscribe opens one subscriber: a WebSocket handshake (plain /ws with
+// v12.stomp, or SockJS /ws/<server>/<session>/websocket), STOMP CONNECT and
+// SUBSCRIBE; then it hands the socket to rd, which reads it until stop.
+func subscribe(host, transport string, i int, opts subOptions, rd *reader) error {
 	path := "/ws"
 	if transport == "sockjs" {
 		path = fmt.Sprintf("/ws/%03d/b%08d/websocket", i%1000, i)
@@ -223,16 +234,11 @@ func subscribe(host, transport string, i int, opts subOptions, st *fanoutStats, 
 		return fmt.Errorf("dial: %w", err)
 	}
 	defer conn.Close()
-	go func() { <-stop; conn.Close() }()
-	br := bufio.NewReaderSize(conn, 32<<10)
+	br := bufio.NewReaderSize(conn, 4<<10)
 	deflated, err := wsHandshake(conn, br, host, path, opts.deflate)
 	if err != nil {
 		return err
 	}
-	if deflated {
-		st.deflated.Add(1)
-	}
-	verify := i%opts.verifyEvery == 0
 	connect := "CONNECT\naccept-version:1.2\nhost:eventara\nheart-beat:0,0\n\n\x00"
 	sub := "SUBSCRIBE\nid:sub-0\ndestination:/topic/metrics\n\n\x00"
 	if transport == "sockjs" {
@@ -244,56 +250,61 @@ func subscribe(host, transport string, i int, opts subOptions, st *fanoutStats, 
 	if err := wsWriteText(conn, []byte(sub)); err != nil {
 		return err
 	}
-	subscribed := false
-	var lastTS int64
-	var buf []byte
-	for {
-		msg, compressed, err := wsReadMessage(br, buf[:0])
-		if err != nil {
-			select {
-			case <-stop:
-				return nil
-			default:
-			}
-			return fmt.Errorf("read: %w", err)
+	pending, _ := br.Peek(br.Buffered())
+	return rd.add(conn, &subscriber{
+		sockjs:   transport == "sockjs",
+		deflated: deflated,
+		verify:   i%opts.verifyEvery == 0,
+		buf:      slices.Clone(pending),
+	})
+}
+
+// record takes one whole WebSocket message of sub, received at now: it
+// finds the MESSAGE frames' timestamps (inflating a compressed message as
+// far as needed) and counts them.
+func (sub *subscriber) record(msg []byte, compressed bool, now time.Time, st *fanoutStats, measuring *atomic.Bool) error {
+	var ts int64
+	if compressed {
+		if !sub.deflated {
+			return errors.New("RSV1 set on a message but permessage-deflate was not negotiated")
 		}
-		buf = msg
-		now := time.Now()
-		var tss []int64
-		if compressed {
-			if !deflated {
-				return errors.New("RSV1 set on a message but permessage-deflate was not negotiated")
-			}
-			var ok bool
-			tss, ok = inflateTimestamp(msg, transport == "sockjs", verify, st)
-			if !ok {
-				st.malformed.Add(1)
-				st.fail(fmt.Errorf("malformed compressed message (%d bytes)", len(msg)))
-				continue
-			}
-		} else {
-			tss = messageTimestamps(msg)
+		var ok bool
+		ts, ok = inflateTimestamp(msg, sub.sockjs, sub.verify, st)
+		if !ok {
+			st.malformed.Add(1)
+			st.fail(fmt.Errorf("malformed compressed message (%d bytes)", len(msg)))
+			return nil
 		}
-		for _, ts := range tss {
-			if !subscribed {
-				subscribed = true
-				st.connected.Add(1)
-			}
-			if measuring.Load() {
-				st.messages.Add(1)
-				st.mu.Lock()
-				st.latencies = append(st.latencies, now.Sub(time.UnixMilli(ts)))
-				st.mu.Unlock()
-				if lastTS != 0 && ts-lastTS > 1500 {
-					st.gaps.Add((ts - lastTS - 500) / 1000)
-				}
-			}
-			lastTS = ts
-		}
-		if !compressed && (bytes.HasPrefix(msg, []byte("ERROR")) || bytes.HasPrefix(msg, []byte("c["))) {
-			return fmt.Errorf("server closed: %.120q", msg)
+		sub.count(ts, now, st, measuring)
+		return nil
+	}
+	for _, ts := range messageTimestamps(msg) {
+		sub.count(ts, now, st, measuring)
+	}
+	if bytes.HasPrefix(msg, []byte("ERROR")) || bytes.HasPrefix(msg, []byte("c[")) {
+		return fmt.Errorf("server closed: %.120q", msg)
+	}
+	return nil
+}
+
+func (sub *subscriber) count(ts int64, now time.Time, st *fanoutStats, measuring *atomic.Bool) {
+	if !sub.subscribed {
+		sub.subscribed = true
+		st.connected.Add(1)
+		if sub.deflated {
+			st.deflated.Add(1)
 		}
 	}
+	if measuring.Load() {
+		st.messages.Add(1)
+		st.mu.Lock()
+		st.latencies = append(st.latencies, now.Sub(time.UnixMilli(ts)))
+		st.mu.Unlock()
+		if sub.lastTS != 0 && ts-sub.lastTS > 1500 {
+			st.gaps.Add((ts - sub.lastTS - 500) / 1000)
+		}
+	}
+	sub.lastTS = ts
 }
 
 // inflaters are shared by all subscribers: inflating is short, so a
@@ -305,42 +316,66 @@ var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewRead
 var syncTail = []byte{0, 0, 0xff, 0xff}
 
 // inflateTimestamp reads the timestamp of the one MESSAGE in a compressed
-// message. Unless full is set it inflates only a prefix: compress/flate
+// message (msg is not changed). Unless full is set it looks the shared
+// compressed tail up in tails, or inflates only a prefix: compress/flate
 // decodes a whole block before returning anything, so it is handed only
 // the first few hundred compressed bytes (it returns what it decoded
 // before running out), and more only if the header was not among them.
 // With full it inflates everything and checks the frame's end.
-func inflateTimestamp(msg []byte, sockjs, full bool, st *fanoutStats) ([]int64, bool) {
-	fr := inflaters.Get().(io.ReadCloser)
-	defer inflaters.Put(fr)
-	n := len(msg)
-	msg = append(msg, syncTail...)
+func inflateTimestamp(msg []byte, sockjs, full bool, st *fanoutStats) (int64, bool) {
 	prefix := "MESSAGE\n"
 	if sockjs {
 		prefix = `a["MESSAGE\n`
 	}
+	head, tail, stored := storedHead(msg)
+	stored = stored && bytes.HasPrefix(head, []byte(prefix))
+	if !full && stored {
+		if ts, hit := tails.lookup(tail); hit {
+			return ts, true
+		}
+	}
+	fr := inflaters.Get().(io.ReadCloser)
+	defer inflaters.Put(fr)
+	in := append(append(make([]byte, 0, len(msg)+len(syncTail)), msg...), syncTail...)
 	if full {
-		if err := fr.(flate.Resetter).Reset(bytes.NewReader(msg), nil); err != nil {
-			return nil, false
+		if err := fr.(flate.Resetter).Reset(bytes.NewReader(in), nil); err != nil {
+			return 0, false
 		}
 		b, err := io.ReadAll(fr)
 		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, false
+			return 0, false
 		}
 		end := "\x00"
 		if sockjs {
 			end = `\u0000"]`
 		}
 		if !bytes.HasPrefix(b, []byte(prefix)) || !bytes.HasSuffix(b, []byte(end)) {
-			return nil, false
+			return 0, false
 		}
 		tss := messageTimestamps(b)
 		if len(tss) != 1 {
-			return nil, false
+			return 0, false
 		}
 		st.verified.Add(1)
-		return tss, true
+		return tss[0], true
 	}
+	ts, ok := inflatePrefix(fr, in, len(msg), prefix)
+	if ok && stored {
+		// Cache the tail only if it inflates to the same timestamp on its
+		// own: then the timestamp comes from the tail's bytes alone.
+		alone := append(slices.Clone(tail), syncTail...)
+		if t, ok := inflatePrefix(fr, alone, len(tail), ""); ok && t == ts {
+			tails.store(tail, ts)
+		}
+	}
+	return ts, ok
+}
+
+// inflatePrefix inflates msg (n compressed bytes, then the sync tail) only
+// as far as the timestamp header of the one MESSAGE in it, checks the
+// output starts with prefix, and returns the timestamp. An empty prefix
+// reads a tail on its own: the first timestamp header in it.
+func inflatePrefix(fr io.ReadCloser, msg []byte, n int, prefix string) (int64, bool) {
 	var out [2048]byte
 	for k := 256; ; k *= 4 {
 		in := msg
@@ -348,7 +383,7 @@ func inflateTimestamp(msg []byte, sockjs, full bool, st *fanoutStats) ([]int64, 
 			in = msg[:k]
 		}
 		if err := fr.(flate.Resetter).Reset(bytes.NewReader(in), nil); err != nil {
-			return nil, false
+			return 0, false
 		}
 		m := 0
 		for m < len(out) {
@@ -365,16 +400,77 @@ func inflateTimestamp(msg []byte, sockjs, full bool, st *fanoutStats) ([]int64, 
 			}
 			if j < m { // the value is complete
 				if !bytes.HasPrefix(out[:m], []byte(prefix)) {
-					return nil, false
+					return 0, false
+				}
+				if prefix == "" {
+					ts, err := strconv.ParseInt(string(out[i+len("timestamp:"):j]), 10, 64)
+					return ts, err == nil
 				}
 				tss := messageTimestamps(out[:m])
-				return tss, len(tss) == 1
+				if len(tss) != 1 {
+					return 0, false
+				}
+				return tss[0], true
 			}
 		}
 		if k >= n {
-			return nil, false
+			return 0, false
 		}
 	}
+}
+
+// tails remembers the timestamps of the compressed tails seen last.
+//
+// Eventara compresses each tick's shared bytes once and puts each
+// subscriber's own headers in front of them as a stored (uncompressed)
+// DEFLATE block, so 10,000 subscribers receive the same compressed tail.
+// Inflating it 10,000 times would cost the load tool, which shares the
+// server's two cores, ~7 µs per message and load the server's figures with
+// the tool's work; equal bytes inflate to equal output, so a tail whose
+// timestamp was found once (by inflating it on its own, which proves it
+// refers to no byte before it) is looked up instead. Every verify-every-th
+// subscriber still inflates each message in full and checks it.
+var tails tailCache
+
+type tailCache struct {
+	mu      sync.Mutex
+	entries [4]struct {
+		tail []byte
+		ts   int64
+	}
+	next int
+}
+
+func (c *tailCache) lookup(tail []byte) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.entries {
+		if e.tail != nil && bytes.Equal(e.tail, tail) {
+			return e.ts, true
+		}
+	}
+	return 0, false
+}
+
+func (c *tailCache) store(tail []byte, ts int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries[c.next].tail, c.entries[c.next].ts = slices.Clone(tail), ts
+	c.next = (c.next + 1) % len(c.entries)
+}
+
+// storedHead splits a compressed message that starts with one non-final
+// stored block (RFC 1951 section 3.2.4: a zero header byte, LEN, NLEN) into
+// that block's bytes and the rest.
+func storedHead(msg []byte) (head, rest []byte, ok bool) {
+	if len(msg) < 5 || msg[0] != 0 {
+		return nil, nil, false
+	}
+	ln := int(binary.LittleEndian.Uint16(msg[1:3]))
+	if binary.LittleEndian.Uint16(msg[3:5]) != ^uint16(ln) || 5+ln > len(msg) {
+		return nil, nil, false
+	}
+	return msg[5 : 5+ln], msg[5+ln:], true
 }
 
 // messageTimestamps finds each MESSAGE frame's timestamp header in one
@@ -468,59 +564,4 @@ func wsWriteText(conn net.Conn, p []byte) error {
 	}
 	_, err := conn.Write(out)
 	return err
-}
-
-// wsReadMessage reads one whole (unmasked, server) message into buf,
-// skipping control frames; continuation frames are joined. compressed is
-// the first frame's RSV1 bit (permessage-deflate).
-func wsReadMessage(br *bufio.Reader, buf []byte) (msg []byte, compressed bool, err error) {
-	msg = buf[:0]
-	first := true
-	for {
-		var h [2]byte
-		if _, err := io.ReadFull(br, h[:]); err != nil {
-			return nil, false, err
-		}
-		fin, op := h[0]&0x80 != 0, h[0]&0x0f
-		n := uint64(h[1] & 0x7f)
-		switch n {
-		case 126:
-			var b [2]byte
-			if _, err := io.ReadFull(br, b[:]); err != nil {
-				return nil, false, err
-			}
-			n = uint64(binary.BigEndian.Uint16(b[:]))
-		case 127:
-			var b [8]byte
-			if _, err := io.ReadFull(br, b[:]); err != nil {
-				return nil, false, err
-			}
-			n = binary.BigEndian.Uint64(b[:])
-		}
-		if n > 16<<20 {
-			return nil, false, errors.New("frame too large")
-		}
-		if op >= 0x8 { // control frame
-			payload := make([]byte, n)
-			if _, err := io.ReadFull(br, payload); err != nil {
-				return nil, false, err
-			}
-			if op == 0x8 {
-				return nil, false, fmt.Errorf("close frame %q", payload)
-			}
-			continue // ping/pong: no reply needed for this tool
-		}
-		if first {
-			compressed = h[0]&0x40 != 0
-			first = false
-		}
-		l := len(msg)
-		msg = slices.Grow(msg, int(n)+len(syncTail))[:l+int(n)]
-		if _, err := io.ReadFull(br, msg[l:]); err != nil {
-			return nil, false, err
-		}
-		if fin {
-			return msg, compressed, nil
-		}
-	}
 }
