@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Load runs behind `make bench`: each starts the real binary on a free
 # loopback port with a temporary data directory and prints figures.
-# Usage: scripts/bench.sh ./bin/eventara [ingest|fanout|recovery|all]
+# Usage: scripts/bench.sh ./bin/eventara [ingest|fanout|floor|recovery|all]
 # FANOUT_FLAGS adds eventara-bench fanout flags, e.g. FANOUT_FLAGS=--deflate=false
 # for clients that do not offer permessage-deflate (the default offers it, as
 # browsers and Node's ws do).
 set -euo pipefail
-BIN=${1:?usage: bench.sh BINARY [ingest|fanout|recovery|all]}
+BIN=${1:?usage: bench.sh BINARY [ingest|fanout|floor|recovery|all]}
 WHAT=${2:-all}
 BENCH=$(mktemp -d)/eventara-bench
 go build -o "$BENCH" ./cmd/eventara-bench
@@ -48,6 +48,23 @@ if [[ $WHAT == fanout || $WHAT == all ]]; then
       stop_server
     done
   done
+fi
+
+if [[ $WHAT == floor || $WHAT == all ]]; then
+  # The machine's floor for the same load: eventara-bench floor-server
+  # pushes the same snapshot with no actors and no STOMP state. What
+  # Eventara costs beyond it is its own.
+  echo "== floor: 10,000 subscribers of a bare fan-out loop (not Eventara) over websocket"
+  d=$(mktemp -d); start_server "$d/data"
+  "$BENCH" fanout --url "$URL" --subscribers 1 --duration 1s --realistic >/dev/null
+  curl -fsS "$URL/api/v1/metrics" >"$d/snapshot.json"
+  stop_server
+  port=$(free_port)
+  "$BENCH" floor-server --addr "127.0.0.1:$port" --body "$d/snapshot.json" &
+  PID=$!
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.05; done
+  ( ulimit -n 65536 2>/dev/null || true; "$BENCH" fanout --url "http://127.0.0.1:$port" --subscribers "${FLOOR_N:-10000}" --transport websocket --duration 15s --server-pid "$PID" --realistic ) || true
+  stop_server
 fi
 
 if [[ $WHAT == recovery || $WHAT == all ]]; then

@@ -5,6 +5,8 @@ import (
 	"compress/flate"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -174,5 +176,37 @@ func TestReaderFrames(t *testing.T) {
 				t.Fatalf("%d bytes left over", len(sub.buf))
 			}
 		})
+	}
+}
+
+// The floor server's frames must be what the fan-out reader counts: a
+// compressed MESSAGE whose timestamp is the push time.
+func TestFloorPushIsReadByTheLoadTool(t *testing.T) {
+	tails = tailCache{}
+	server, client := net.Pipe()
+	defer client.Close()
+	f := &floor{body: []byte(`{"summary":{"totalEvents":1}}`), conns: []net.Conn{server}}
+	now := time.UnixMilli(1764000000456)
+	go func() {
+		f.push(1, now)
+		server.Close()
+	}()
+	raw, err := io.ReadAll(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &fanoutStats{}
+	var measuring atomic.Bool
+	measuring.Store(true)
+	r := &reader{st: st, measuring: &measuring}
+	sub := &subscriber{deflated: true, buf: raw}
+	if err := r.consume(sub, now.Add(5*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if st.messages.Load() != 1 || sub.lastTS != now.UnixMilli() {
+		t.Fatalf("counted %d messages, last timestamp %d; want 1 and %d", st.messages.Load(), sub.lastTS, now.UnixMilli())
+	}
+	if len(st.latencies) != 1 || st.latencies[0] != 5*time.Millisecond {
+		t.Fatalf("latencies = %v, want [5ms]", st.latencies)
 	}
 }

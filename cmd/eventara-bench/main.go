@@ -23,6 +23,8 @@ func main() {
 		err = runIngest(os.Args[2:])
 	case "fanout":
 		err = runFanout(os.Args[2:])
+	case "floor-server":
+		err = runFloor(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -44,6 +46,9 @@ Commands:
            ack latency p50/p99, and with --server-pid the server's CPU per event and RSS
   fanout   N STOMP subscribers of /topic/metrics; prints tick-to-receipt latency, gaps,
            errors, and with --server-pid the server's CPU per delivered message and RSS
+  floor-server
+           the cheapest fan-out this machine can do (no actors, no STOMP state: one writev
+           per connection per second) for fanout to measure beside Eventara
 
 Run "eventara-bench <command> -h" for its flags.
 `)
