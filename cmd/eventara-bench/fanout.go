@@ -29,6 +29,7 @@ import (
 type fanoutStats struct {
 	mu        sync.Mutex
 	latencies []time.Duration // tick (the MESSAGE timestamp header) to receipt
+	tickLast  map[int64]time.Duration // by tick (timestamp): its slowest receipt
 	messages  atomic.Int64
 	gaps      atomic.Int64 // a tick missing between two messages of one subscriber
 	errors    atomic.Int64
@@ -125,6 +126,7 @@ func runFanout(args []string) error {
 	selfMid, _ := readProc(os.Getpid())
 	stats.mu.Lock()
 	stats.latencies = stats.latencies[:0]
+	stats.tickLast = make(map[int64]time.Duration)
 	stats.mu.Unlock()
 	stats.messages.Store(0)
 	stats.gaps.Store(0)
@@ -156,6 +158,10 @@ func runFanout(args []string) error {
 
 	stats.mu.Lock()
 	lats := slices.Clone(stats.latencies)
+	var lasts []time.Duration
+	for _, d := range stats.tickLast {
+		lasts = append(lasts, d)
+	}
 	stats.mu.Unlock()
 	slices.Sort(lats)
 	fmt.Printf("fanout: %d subscribers over %s, snapshot %d bytes, measured %s (ramp-up %s)\n",
@@ -168,6 +174,8 @@ func runFanout(args []string) error {
 	fmt.Printf("  messages          %d (%.0f/s), gaps %d, malformed %d (%d compressed ones inflated in full)\n",
 		msgs, float64(msgs)/duration.Seconds(), stats.gaps.Load(), stats.malformed.Load(), stats.verified.Load())
 	fmt.Printf("  tick-to-receipt   min %s  p50 %s  p99 %s  max %s\n", percentile(lats, 0), percentile(lats, 50), percentile(lats, 99), percentile(lats, 100))
+	slices.Sort(lasts)
+	fmt.Printf("  last receipt      per tick (%d ticks): fastest %s  median %s  slowest %s\n", len(lasts), percentile(lasts, 0), percentile(lasts, 50), percentile(lasts, 100))
 	if *pid != 0 && msgs > 0 {
 		cpu := end.CPU - mid.CPU
 		fmt.Printf("  server CPU        %s over the run, %s per delivered message\n", cpu, cpu/time.Duration(msgs))
@@ -298,7 +306,11 @@ func (sub *subscriber) count(ts int64, now time.Time, st *fanoutStats, measuring
 	if measuring.Load() {
 		st.messages.Add(1)
 		st.mu.Lock()
-		st.latencies = append(st.latencies, now.Sub(time.UnixMilli(ts)))
+		lat := now.Sub(time.UnixMilli(ts))
+		st.latencies = append(st.latencies, lat)
+		if st.tickLast != nil && lat > st.tickLast[ts] {
+			st.tickLast[ts] = lat
+		}
 		st.mu.Unlock()
 		if sub.lastTS != 0 && ts-sub.lastTS > 1500 {
 			st.gaps.Add((ts - sub.lastTS - 500) / 1000)
