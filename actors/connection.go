@@ -69,6 +69,9 @@ type connectionActor struct {
 	draining  *atomic.Bool
 	conn      ClientConn
 	sessionID string
+	// pending counts the bytes of inbound messages in the mailbox (see
+	// session.Receive); taken from as each is read.
+	pending *atomic.Int64
 
 	log     zerolog.Logger
 	self    *actor.PID
@@ -99,7 +102,13 @@ func (c *connectionActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		c.started(ctx)
 	case *inbound:
+		c.pending.Add(-inboundCost(msg.data)) // first: a panic below must not keep it counted
 		c.inbound(ctx, msg.data)
+	case *inboundOverflow:
+		if c.state != connClosed {
+			c.fail(ctx, &failure{code: closePolicy, message: "Too many frames in flight",
+				detail: "the client sent more than " + strconv.Itoa(c.cfg.MaxInboundPending) + " bytes faster than they could be read"}, nil)
+		}
 	case *currentReply:
 		if msg.shared != nil && c.state != connClosed {
 			d := &deliver{shared: msg.shared}

@@ -3,8 +3,12 @@ package actors
 import (
 	"encoding/json"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/eventara/eventara/protocol/stomp"
 )
@@ -335,5 +339,61 @@ func TestStompStopSessionsClosesClients(t *testing.T) {
 	s.sessions.Open(late)
 	if code, _ := waitClosed(t, late); code != closeGoingAway {
 		t.Fatalf("late open: code %d, want %d", code, closeGoingAway)
+	}
+}
+
+// A session queues a client's messages for its connection actor only up to
+// MaxInboundPending; past it, it drops them and tells the actor once.
+func TestSessionInboundBounded(t *testing.T) {
+	t.Parallel()
+	s := newStompTestSystem(t, SessionConfig{})
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var inbounds, overflows int
+	pid := s.root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch ctx.Message().(type) {
+		case *inbound:
+			<-release
+			mu.Lock()
+			inbounds++
+			mu.Unlock()
+		case *inboundOverflow:
+			mu.Lock()
+			overflows++
+			mu.Unlock()
+		}
+	}))
+	defer s.root.Stop(pid)
+	sess := &session{root: s.root, pid: pid, pending: new(atomic.Int64), limit: 1000}
+	for range 20 {
+		sess.Receive(make([]byte, 100)) // 164 each: six fit in 1000
+	}
+	if got := sess.pending.Load(); got != 6*inboundCost(make([]byte, 100)) {
+		t.Fatalf("pending = %d bytes, want six messages' worth", got)
+	}
+	close(release)
+	waitFor(t, "six messages and one overflow", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return inbounds == 6 && overflows == 1
+	})
+}
+
+// The connection actor takes each message off the count as it reads it,
+// and answers an overflow with an ERROR and a 1008 close.
+func TestStompInboundOverflowCloses(t *testing.T) {
+	t.Parallel()
+	s := newStompTestSystem(t, SessionConfig{})
+	c, sess := openStomp(t, s)
+	ss := sess.(*session)
+	waitFor(t, "the count back to zero", func() bool { return ss.pending.Load() == 0 })
+	s.root.Send(ss.pid, &inboundOverflow{})
+	if code, _ := waitClosed(t, c); code != closePolicy {
+		t.Fatalf("close code %d, want %d", code, closePolicy)
+	}
+	fs := c.frames(t)
+	last := fs[len(fs)-1].frame
+	if last.Command != stomp.CmdError || last.Header(stomp.HdrMessage) != "Too many frames in flight" {
+		t.Fatalf("last frame %s %q, want ERROR \"Too many frames in flight\"", last.Command, last.Header(stomp.HdrMessage))
 	}
 }

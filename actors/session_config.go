@@ -36,6 +36,13 @@ type SessionConfig struct {
 	// Limits bound inbound STOMP frames; zero fields take the stomp
 	// package's defaults (64 KiB frames, 64 headers, 8 KiB lines).
 	Limits stomp.Limits
+	// MaxInboundPending bounds what a client has sent that its connection
+	// actor has not yet read: the bytes of inbound transport messages
+	// waiting in its mailbox, each counted with 64 bytes of overhead. A
+	// client that sends faster than its frames are decoded gets an ERROR
+	// whose message is "Too many frames in flight", then a close with
+	// 1008; what it sent past the bound is not processed. Zero means 1 MiB.
+	MaxInboundPending int
 	// Authorize, when set, turns authentication on: a session must present
 	// a token that Authorize accepts (returns nil for) before it may
 	// subscribe or SEND. The token comes from CONNECT's Authorization
@@ -83,6 +90,9 @@ func (c SessionConfig) withDefaults() SessionConfig {
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = 30 * time.Second
+	}
+	if c.MaxInboundPending <= 0 {
+		c.MaxInboundPending = 1 << 20
 	}
 	return c
 }

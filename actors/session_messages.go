@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"sync/atomic"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/eventara/eventara/snapshots"
@@ -40,9 +42,17 @@ type deliver struct {
 }
 
 // openSession asks the session manager to spawn a connection actor for
-// conn; it answers the new actor's *actor.PID.
+// conn; it answers *sessionOpened.
 type openSession struct {
 	conn ClientConn
+}
+
+// sessionOpened is the new connection actor and the count of inbound
+// bytes waiting in its mailbox, which session.Receive adds to and the
+// actor takes from.
+type sessionOpened struct {
+	pid     *actor.PID
+	pending *atomic.Int64
 }
 
 // inbound is one transport message (a SockJS message or a WebSocket text
@@ -50,6 +60,15 @@ type openSession struct {
 type inbound struct {
 	data []byte
 }
+
+// inboundCost is what one inbound message counts against
+// SessionConfig.MaxInboundPending.
+func inboundCost(data []byte) int64 { return int64(len(data)) + 64 }
+
+// inboundOverflow tells a connection actor that its client's inbound
+// messages went past SessionConfig.MaxInboundPending; the rest were
+// dropped.
+type inboundOverflow struct{}
 
 // clientGone tells a connection actor that transport saw the client leave.
 type clientGone struct{}

@@ -61,8 +61,8 @@ func newSessions(s *System) (Sessions, error) {
 func (m *sessionManager) Open(conn ClientConn) Session {
 	if !m.draining.Load() {
 		res, err := m.sys.root.RequestFuture(m.pid, &openSession{conn: conn}, openTimeout).Result()
-		if pid, ok := res.(*actor.PID); ok && err == nil {
-			return &session{root: m.sys.root, pid: pid}
+		if o, ok := res.(*sessionOpened); ok && err == nil {
+			return &session{root: m.sys.root, pid: o.pid, pending: o.pending, limit: int64(m.cfg.MaxInboundPending)}
 		}
 	}
 	conn.Close(closeGoingAway, "Server shutting down")
@@ -95,28 +95,43 @@ func (a *sessionManagerActor) Receive(ctx actor.Context) {
 		a.log = actorLog(a.m.sys.log, ctx)
 	case *openSession:
 		a.next++
-		c := &connectionActor{sys: a.m.sys, cfg: &a.m.cfg, draining: &a.m.draining, conn: msg.conn, sessionID: newSessionID()}
+		c := &connectionActor{sys: a.m.sys, cfg: &a.m.cfg, draining: &a.m.draining, conn: msg.conn, sessionID: newSessionID(),
+			pending: new(atomic.Int64)}
 		pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return c }, a.m.sys.pushProps()...), "conn-"+strconv.FormatUint(a.next, 10))
 		if err != nil {
 			a.log.Error().Err(err).Msg("spawn connection actor")
 			ctx.Respond(err)
 			return
 		}
-		ctx.Respond(pid)
+		ctx.Respond(&sessionOpened{pid: pid, pending: c.pending})
 	}
 }
 
 // session is the Session transport holds: it turns calls into messages to
-// the connection actor (Send never blocks: mailboxes are unbounded, and a
-// connection actor's inbound data is bounded by the stomp decoder limits
-// and by transport's own message limits).
+// the connection actor. It never blocks: the mailbox is unbounded, and what
+// waits in it is bounded here instead. Each message is counted in pending
+// until the actor takes it; one that would pass limit is dropped and the
+// actor is told, once, to close the session (inboundOverflow).
 type session struct {
-	root *actor.RootContext
-	pid  *actor.PID
+	root       *actor.RootContext
+	pid        *actor.PID
+	pending    *atomic.Int64
+	limit      int64
+	overflowed atomic.Bool
 }
 
-func (s *session) Receive(data []byte) { s.root.Send(s.pid, &inbound{data: data}) }
-func (s *session) Closed()             { s.root.Send(s.pid, &clientGone{}) }
+func (s *session) Receive(data []byte) {
+	cost := inboundCost(data)
+	if s.pending.Add(cost) > s.limit {
+		s.pending.Add(-cost)
+		if s.overflowed.CompareAndSwap(false, true) {
+			s.root.Send(s.pid, &inboundOverflow{})
+		}
+		return
+	}
+	s.root.Send(s.pid, &inbound{data: data})
+}
+func (s *session) Closed() { s.root.Send(s.pid, &clientGone{}) }
 
 // closedSession is what Open returns once the system is stopping.
 type closedSession struct{}

@@ -28,7 +28,7 @@ import (
 // fanoutStats collects what the subscribers saw.
 type fanoutStats struct {
 	mu        sync.Mutex
-	latencies []time.Duration // tick (the MESSAGE timestamp header) to receipt
+	latencies []time.Duration         // tick (the MESSAGE timestamp header) to receipt
 	tickLast  map[int64]time.Duration // by tick (timestamp): its slowest receipt
 	messages  atomic.Int64
 	gaps      atomic.Int64 // a tick missing between two messages of one subscriber

@@ -25,12 +25,13 @@ type securityConfig struct {
 	IngestBurst         int
 	ReadHeaderTimeout   time.Duration
 
-	MaxSubscriptions int
-	ConnectTimeout   time.Duration
-	MaxFrameSize     int
-	MaxFrameHeaders  int
-	MaxHeaderLine    int
-	MaxMessageSize   int
+	MaxSubscriptions  int
+	ConnectTimeout    time.Duration
+	MaxFrameSize      int
+	MaxFrameHeaders   int
+	MaxHeaderLine     int
+	MaxMessageSize    int
+	MaxInboundPending int
 }
 
 func init() { extraFlags = append(extraFlags, registerSecurityFlags) }
@@ -53,6 +54,7 @@ func registerSecurityFlags(fs *flagSet, c *config) {
 	fs.Int(&s.MaxFrameHeaders, "max-frame-headers", stomp.DefaultMaxHeaders, "most header lines in an inbound STOMP frame; more gets an ERROR and close 1009")
 	fs.Int(&s.MaxHeaderLine, "max-header-line", stomp.DefaultMaxLineSize, "longest STOMP command or header line in bytes; longer gets an ERROR and close 1009")
 	fs.Int(&s.MaxMessageSize, "max-message-size", 64<<10, "largest inbound push message in bytes: a SockJS xhr_send/jsonp_send body (413) or a WebSocket message (close 1009)")
+	fs.Int(&s.MaxInboundPending, "max-inbound-pending", 1<<20, "bytes a push client may have sent that are not yet read (64 more per message); over it gets an ERROR and close 1008")
 }
 
 // float registers a float64 flag the way flagSet's helpers do.
@@ -74,7 +76,7 @@ func (s *securityConfig) validate() error {
 		{"--ingest-rate", s.IngestRate}, {"--ingest-burst", float64(s.IngestBurst)},
 		{"--max-subscriptions", float64(s.MaxSubscriptions)}, {"--max-frame-size", float64(s.MaxFrameSize)},
 		{"--max-frame-headers", float64(s.MaxFrameHeaders)}, {"--max-header-line", float64(s.MaxHeaderLine)},
-		{"--max-message-size", float64(s.MaxMessageSize)},
+		{"--max-message-size", float64(s.MaxMessageSize)}, {"--max-inbound-pending", float64(s.MaxInboundPending)},
 		{"--read-header-timeout", float64(s.ReadHeaderTimeout)}, {"--connect-timeout", float64(s.ConnectTimeout)},
 	} {
 		if v.n < 0 {
