@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -56,6 +57,7 @@ func runFanout(args []string) error {
 	realistic := fs.Bool("realistic", false, "first POST events with 150 types, 150 sources and 5,000 users so snapshots are about 20 KB")
 	deflate := fs.Bool("deflate", true, "offer permessage-deflate (client_no_context_takeover; server_no_context_takeover) as browsers and Node's ws do")
 	cpuProfile := fs.String("cpuprofile", "", "write the load tool's own CPU profile of the measured period to this file")
+	perTick := fs.Bool("per-tick", false, "also print each tick's build time and slowest receipt")
 	verifyEvery := fs.Int("verify-every", 100, "every Nth subscriber inflates each compressed message in full and checks it; the others inflate only up to the timestamp header")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -174,6 +176,12 @@ func runFanout(args []string) error {
 	fmt.Printf("  messages          %d (%.0f/s), gaps %d, malformed %d (%d compressed ones inflated in full)\n",
 		msgs, float64(msgs)/duration.Seconds(), stats.gaps.Load(), stats.malformed.Load(), stats.verified.Load())
 	fmt.Printf("  tick-to-receipt   min %s  p50 %s  p99 %s  max %s\n", percentile(lats, 0), percentile(lats, 50), percentile(lats, 99), percentile(lats, 100))
+	if *perTick {
+		ticks := slices.Sorted(maps.Keys(stats.tickLast))
+		for _, ts := range ticks {
+			fmt.Printf("    tick %s  slowest receipt %s\n", time.UnixMilli(ts).UTC().Format("15:04:05.000"), stats.tickLast[ts].Round(time.Millisecond))
+		}
+	}
 	slices.Sort(lasts)
 	fmt.Printf("  last receipt      per tick (%d ticks): fastest %s  median %s  slowest %s\n", len(lasts), percentile(lasts, 0), percentile(lasts, 50), percentile(lasts, 100))
 	if *pid != 0 && msgs > 0 {
