@@ -258,6 +258,9 @@ func authenticate(tokens *Tokens, pushPrefix string, next http.Handler) http.Han
 			return
 		}
 		name, err := tokens.check(token, need.role)
+		if err != nil && need.push {
+			pushCORS(w, r)
+		}
 		switch {
 		case errors.Is(err, ErrForbidden):
 			writeError(w, http.StatusForbidden, "forbidden: this endpoint needs the "+need.role.String()+" role", nil)
@@ -273,4 +276,20 @@ func authenticate(tokens *Tokens, pushPrefix string, next http.Handler) http.Han
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, name)))
 	})
+}
+
+// pushCORS gives a refused push request the CORS headers the SockJS
+// handler would have set (the Origin echoed with credentials, as
+// sockjs-client's xhr transports send them), so a browser can read the 401
+// or 403 instead of reporting a CORS failure. checkOrigin, further out, has
+// already refused an origin that is not allowed.
+func pushCORS(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	if o := r.Header.Get("Origin"); o != "" {
+		h.Set("Access-Control-Allow-Origin", o)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Add("Vary", "Origin")
+	} else {
+		h.Set("Access-Control-Allow-Origin", "*")
+	}
 }

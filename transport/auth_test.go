@@ -2,6 +2,7 @@ package transport
 
 import (
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -163,4 +164,48 @@ func FuzzParseTokens(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A push request refused for its token carries CORS headers, so a browser
+// can read the 401/403; other refusals and answers are unchanged.
+func TestAuthenticatePushRefusalHasCORS(t *testing.T) {
+	t.Parallel()
+	tok, err := ParseTokens("t", "i ingest\nr read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := authenticate(tok, "/ws", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	cases := []struct {
+		name, target, origin string
+		wantStatus           int
+		wantACAO             string
+	}{
+		{"bad token on /ws/info", "/ws/info?access_token=nope", "http://app.example", http.StatusUnauthorized, "http://app.example"},
+		{"ingest-only token on a SockJS session", "/ws/000/abc/xhr?access_token=i", "http://app.example", http.StatusForbidden, "http://app.example"},
+		{"bad token, no Origin", "/ws/info?access_token=nope", "", http.StatusUnauthorized, "*"},
+		{"no token: STOMP CONNECT decides", "/ws/info", "http://app.example", http.StatusTeapot, ""},
+		{"read token", "/ws/info?access_token=r", "http://app.example", http.StatusTeapot, ""},
+		{"REST refusal: cors() adds its own", "/api/v1/metrics", "http://app.example", http.StatusUnauthorized, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, c.target, nil)
+			if c.origin != "" {
+				r.Header.Set("Origin", c.origin)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != c.wantStatus {
+				t.Fatalf("status %d, want %d", w.Code, c.wantStatus)
+			}
+			if got := w.Header().Get("Access-Control-Allow-Origin"); got != c.wantACAO {
+				t.Fatalf("Access-Control-Allow-Origin %q, want %q", got, c.wantACAO)
+			}
+			if c.wantACAO != "" && c.origin != "" && w.Header().Get("Access-Control-Allow-Credentials") != "true" {
+				t.Fatal("no Access-Control-Allow-Credentials: true")
+			}
+		})
+	}
 }
