@@ -23,8 +23,10 @@ type Appender interface {
 // synced batch. Only after a group is durable are its records handed to the
 // aggregator and its requests answered: persist before publish.
 //
-// Bounded: pending holds at most maxPending events; a request that would
-// pass it is refused at once with ErrOverloaded.
+// Bounded: pending events plus the backlog (events journaled but not yet
+// applied by the aggregator or a window, see backlog) stay within
+// maxPending; a request that would pass it is refused at once with
+// ErrOverloaded.
 //
 // Restarts: a new instance starts with nothing pending (the failed one
 // answered its pending requests with ErrRestarting when it got Restarting;
@@ -72,7 +74,7 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 		if m.reset {
 			n = 1
 		}
-		if a.pendingEvents+n > a.maxPending {
+		if a.pendingEvents+a.sys.backlog.size()+n > a.maxPending {
 			m.reply <- ingestResult{err: ErrOverloaded}
 			return
 		}
@@ -90,7 +92,7 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 		} else {
 			a.sys.journalErr.Store(errString(nil))
 			a.sys.probeAt.Store(0) // the journal took a write: the next health check probes afresh
-			ctx.Send(a.aggregator, &applyBatch{recs: m.recs})
+			ctx.Send(a.aggregator, &applyBatch{recs: m.recs, seq: a.sys.backlog.hand(len(m.recs))})
 			i := 0
 			for _, r := range m.group {
 				if r.reset {

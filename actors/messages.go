@@ -88,9 +88,11 @@ func (m *finalCheckpoint) abandon(*System, *actor.PID) {
 func (m *rebuild) abandon(*System, *actor.PID) { close(m.done) }
 
 // applyBatch hands journaled records, in journal order, to the aggregator
-// and from it to every window actor. recs is shared and read-only.
+// and from it to every window actor. recs is shared and read-only; seq is
+// the backlog's count of events handed over, this batch's included.
 type applyBatch struct {
 	recs []event.Record
+	seq  uint64
 }
 
 // Tick is the scheduler's once-per-interval message to the aggregator.

@@ -102,6 +102,8 @@ func TestWindowPanicRecoversItsCounts(t *testing.T) {
 	// A checkpoint covers the first events; the rest is the journal tail.
 	waitFor(t, "a checkpoint", func() bool { _, ok := sys.CheckpointAge(); return ok })
 	mustIngest(t, sys, 2, "tail")
+	// Every consumer has applied "tail", so the fault hits "crash".
+	waitFor(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
 	mustArm(t, sys, Fault{Actor: "aggregator/window-last1Minute", Fault: FaultPanic, Message: "applyBatch"})
 	mustIngest(t, sys, 5, "crash")
 	ev := waitDecision(t, sys, "the window's restart", func(e SupervisionEvent) bool {
@@ -110,6 +112,9 @@ func TestWindowPanicRecoversItsCounts(t *testing.T) {
 	if ev.Parent != "aggregator" || ev.Kind != KindWindow || ev.Restarts != 1 || ev.MsgType != "applyBatch" {
 		t.Fatalf("decision = %+v", ev)
 	}
+	// The batch it failed on is gone from its mailbox, but its rebuild
+	// from the journal covers it: nothing stays counted in the backlog.
+	waitFor(t, "the backlog to drain without another batch", func() bool { return sys.backlog.size() == 0 })
 	mustIngest(t, sys, 3, "after")
 	s := waitSnapshot(t, sys, "20 events in every window", func(s *snapshots.Snapshot) bool {
 		return total(s) == 20 && windowsAll(s, 20)
@@ -166,6 +171,7 @@ func TestAggregatorPanicKeepsEveryAcceptedEvent(t *testing.T) {
 	waitSnapshot(t, sys, "every accepted event", func(s *snapshots.Snapshot) bool {
 		return total(s) == int64(accepted) && windowsAll(s, uint64(accepted))
 	})
+	waitFor(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
 	// The restarted aggregator keeps applying new batches once.
 	mustIngest(t, sys, 3, "later")
 	waitSnapshot(t, sys, "three more", func(s *snapshots.Snapshot) bool {
@@ -309,4 +315,70 @@ func TestHealthDownWhileSnapshotsStall(t *testing.T) {
 	})
 	sys.Faults().Clear()
 	waitFor(t, "health up again", func() bool { return sys.Health().Up })
+}
+
+// TestStalledWindowBoundsTheBacklog: batches a stalled window has not
+// applied count against MaxPendingEvents, so ingestion answers
+// ErrOverloaded instead of piling journaled batches into its mailbox; once
+// the window catches up, ingestion is admitted again and every accepted
+// event is counted.
+func TestStalledWindowBoundsTheBacklog(t *testing.T) {
+	sys := startFaultSystem(t, func(c *Config) { c.MaxPendingEvents = 100 })
+	mustArm(t, sys, Fault{Actor: "aggregator/window-last1Hour", Fault: FaultStall, Message: "applyBatch", Count: -1})
+	accepted := 0
+	var err error
+	for range 10 {
+		if _, err = sys.Ingest(context.Background(), newEvents(30, "stalled")); err != nil {
+			break
+		}
+		accepted += 30
+	}
+	if !errors.Is(err, ErrOverloaded) || accepted != 90 {
+		t.Fatalf("after %d accepted events: err = %v, want ErrOverloaded after 90", accepted, err)
+	}
+	if got := sys.backlog.size(); got != 90 {
+		t.Fatalf("backlog = %d, want 90", got)
+	}
+	sys.Faults().Clear()
+	waitFor(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
+	mustIngest(t, sys, 30, "after")
+	accepted += 30
+	waitSnapshot(t, sys, "every accepted event in every window", func(s *snapshots.Snapshot) bool {
+		return total(s) == int64(accepted) && windowsAll(s, uint64(accepted))
+	})
+}
+
+// TestBacklogSurvivesLostBatches: batches a window never handles (dropped
+// here, as a stopped window's mailbox is) do not stay counted once it
+// handles a later one.
+func TestBacklogSurvivesLostBatches(t *testing.T) {
+	sys := startFaultSystem(t, func(c *Config) { c.MaxPendingEvents = 100 })
+	mustArm(t, sys, Fault{Actor: "aggregator/window-last5Minutes", Fault: FaultDrop, Message: "applyBatch", Count: 2})
+	mustIngest(t, sys, 40, "dropped")
+	mustIngest(t, sys, 40, "dropped")
+	mustIngest(t, sys, 10, "next")
+	waitFor(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
+	// The drops were real: that window lacks the first two batches.
+	waitSnapshot(t, sys, "the window without the dropped batches", func(s *snapshots.Snapshot) bool {
+		w := s.Metrics.TimeWindows
+		return w.Last5Minutes == 10 && w.Last1Minute == 90
+	})
+	mustIngest(t, sys, 95, "fits") // nothing left counted against the bound
+}
+
+// TestAggregatorRestartClearsTheBacklog: the batch the aggregator failed on
+// is gone with it (and its windows' mailboxes with them), but its rebuild
+// from the journal covers every batch sent before: nothing stays counted.
+func TestAggregatorRestartClearsTheBacklog(t *testing.T) {
+	t.Parallel()
+	sys := startFaultSystem(t, nil)
+	mustIngest(t, sys, 4, "warm")
+	waitFor(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
+	mustArm(t, sys, Fault{Actor: KindAggregator, Fault: FaultPanic, Message: "applyBatch"})
+	mustIngest(t, sys, 5, "crash")
+	waitDecision(t, sys, "the aggregator's restart", func(e SupervisionEvent) bool {
+		return e.Actor == "aggregator" && e.Directive == "restart"
+	})
+	waitFor(t, "the backlog to drain without another batch", func() bool { return sys.backlog.size() == 0 })
+	waitSnapshot(t, sys, "all nine events", func(s *snapshots.Snapshot) bool { return total(s) == 9 && windowsAll(s, 9) })
 }

@@ -33,8 +33,9 @@ type Config struct {
 	CheckpointEvents int
 	// Retention is how long events stay queryable. Zero means 7 days.
 	Retention time.Duration
-	// MaxPendingEvents bounds the events waiting for the journal; past it
-	// ingestion answers ErrOverloaded. Zero means 200,000.
+	// MaxPendingEvents bounds the events waiting for the journal plus those
+	// journaled but not yet applied by the aggregator and every window;
+	// past it ingestion answers ErrOverloaded. Zero means 200,000.
 	MaxPendingEvents int
 	// MaxGroupEvents bounds one group commit. Zero means 50,000.
 	MaxGroupEvents int
@@ -93,6 +94,9 @@ type System struct {
 	// bare test systems: protoactor's default then).
 	pushDispatcher *poolDispatcher
 
+	// backlog counts journaled events not yet applied everywhere; ingest
+	// admits requests against it.
+	backlog *backlog
 	// latest is the newest snapshot, for GET /api/v1/metrics.
 	latest atomic.Pointer[snapshots.Snapshot]
 	// journalErr is the last append's error text, "" when it succeeded.
@@ -129,6 +133,7 @@ func Start(cfg Config) (*System, error) {
 	s.faults = newFaults(s)
 
 	specs := snapshots.StandardWindows()
+	s.backlog = newBacklog(len(specs))
 	rec, err := recoverState(cfg.Journal, cfg.Snapshots, specs, cfg.Now(), cfg.Log)
 	if err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ import (
 // Guarded by TestWindowPanicRecoversItsCounts.
 type windowActor struct {
 	sys         *System
+	slot        int // its consumer index in sys.backlog
 	spec        snapshots.WindowSpec
 	w           *snapshots.Window
 	lastApplied event.ID
@@ -30,11 +31,11 @@ type windowActor struct {
 
 // windowProps spawns a window actor whose first incarnation starts from w
 // (as of record last) and whose later ones recover from the journal.
-func windowProps(sys *System, spec snapshots.WindowSpec, w *snapshots.Window, last event.ID) *actor.Props {
+func windowProps(sys *System, slot int, spec snapshots.WindowSpec, w *snapshots.Window, last event.ID) *actor.Props {
 	var first atomic.Pointer[snapshots.Window]
 	first.Store(w)
 	return actor.PropsFromProducer(func() actor.Actor {
-		a := &windowActor{sys: sys, spec: spec}
+		a := &windowActor{sys: sys, slot: slot, spec: spec}
 		if w := first.Swap(nil); w != nil {
 			a.w, a.lastApplied = w, last
 		}
@@ -47,11 +48,13 @@ func (a *windowActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.log = actorLog(a.sys.log, ctx)
 		if a.w == nil {
+			sent := a.sys.backlog.sent.Load() // all journaled: the journal tail holds them
 			w, last, err := recoverWindow(a.sys.cfg.Journal, a.spec, a.sys.now())
 			if err != nil {
 				panic(fmt.Errorf("window %s restart: %w", a.spec.Name, err))
 			}
 			a.w, a.lastApplied = w, last
+			a.sys.backlog.done(a.slot, sent)
 			a.log.Info().Str("seq", last.String()).Msg("window recovered from the journal")
 		}
 	case *applyBatch:
@@ -66,6 +69,7 @@ func (a *windowActor) Receive(ctx actor.Context) {
 		if len(recs) > 0 {
 			a.lastApplied = recs[len(recs)-1].Event.ID
 		}
+		a.sys.backlog.done(a.slot, m.seq)
 	case *advanceWindow:
 		// View slides the window to now first.
 		ctx.Respond(&windowViewReply{view: a.w.View(m.now)})
