@@ -40,11 +40,37 @@ type recovered struct {
 // the journal tail after it. A checkpoint that cannot be decoded is ignored
 // (with an error log) and the whole journal is replayed instead.
 func recoverState(j *journal.Journal, cfg snapshots.Config, specs []snapshots.WindowSpec, now time.Time, log zerolog.Logger) (*recovered, error) {
-	start := time.Now()
-	r := &recovered{totals: snapshots.NewTotals(cfg), windows: make([]*snapshots.Window, len(specs))}
+	return replayCheckpoint(j, func() *recovered { return newRecovered(&cfg, specs) }, specs, now, log)
+}
+
+// recoverWindow rebuilds one window alone, the same way, for a restarted
+// window actor. It returns the ID of the last record it covers.
+func recoverWindow(j *journal.Journal, spec snapshots.WindowSpec, now time.Time, log zerolog.Logger) (*snapshots.Window, event.ID, error) {
+	specs := []snapshots.WindowSpec{spec}
+	r, err := replayCheckpoint(j, func() *recovered { return newRecovered(nil, specs) }, specs, now, log)
+	if err != nil {
+		return nil, event.ID{}, err
+	}
+	return r.windows[0], r.lastID, nil
+}
+
+// newRecovered is empty state for specs, with totals when cfg is set.
+func newRecovered(cfg *snapshots.Config, specs []snapshots.WindowSpec) *recovered {
+	r := &recovered{windows: make([]*snapshots.Window, len(specs))}
+	if cfg != nil {
+		r.totals = snapshots.NewTotals(*cfg)
+	}
 	for i, s := range specs {
 		r.windows[i] = snapshots.NewWindow(s)
 	}
+	return r
+}
+
+// replayCheckpoint loads the newest checkpoint into fresh() state and replays the
+// journal tail after it.
+func replayCheckpoint(j *journal.Journal, fresh func() *recovered, specs []snapshots.WindowSpec, now time.Time, log zerolog.Logger) (*recovered, error) {
+	start := time.Now()
+	r := fresh()
 	cp, ok, err := j.LoadCheckpoint()
 	if err != nil {
 		return nil, fmt.Errorf("load checkpoint: %w", err)
@@ -52,17 +78,15 @@ func recoverState(j *journal.Journal, cfg snapshots.Config, specs []snapshots.Wi
 	if ok {
 		if err := r.load(cp, specs); err != nil {
 			log.Error().Err(err).Msg("checkpoint unreadable: replaying the whole journal")
-			r = &recovered{totals: snapshots.NewTotals(cfg), windows: make([]*snapshots.Window, len(specs))}
-			for i, s := range specs {
-				r.windows[i] = snapshots.NewWindow(s)
-			}
-			cp = journal.Checkpoint{}
+			r, cp = fresh(), journal.Checkpoint{}
 		} else {
 			r.lastID = cp.UpTo
 		}
 	}
 	err = j.Replay(cp.UpTo, func(rec *event.Record) error {
-		r.totals.ApplyRecord(rec)
+		if r.totals != nil {
+			r.totals.ApplyRecord(rec)
+		}
 		if rec.Kind == event.KindEvent {
 			for _, w := range r.windows {
 				w.Apply(&rec.Event)
@@ -83,13 +107,17 @@ func recoverState(j *journal.Journal, cfg snapshots.Config, specs []snapshots.Wi
 	return r, nil
 }
 
+// load reads cp's state into r: the totals when r has them, and each
+// window of specs (one missing from cp, added since, starts empty).
 func (r *recovered) load(cp journal.Checkpoint, specs []snapshots.WindowSpec) error {
 	var st checkpointState
 	if err := gob.NewDecoder(bytes.NewReader(cp.State)).Decode(&st); err != nil {
 		return fmt.Errorf("decode checkpoint %s: %w", cp.UpTo, err)
 	}
-	if err := r.totals.UnmarshalBinary(st.Totals); err != nil {
-		return fmt.Errorf("decode checkpoint totals: %w", err)
+	if r.totals != nil {
+		if err := r.totals.UnmarshalBinary(st.Totals); err != nil {
+			return fmt.Errorf("decode checkpoint totals: %w", err)
+		}
 	}
 	for i, s := range specs {
 		b, ok := st.Windows[s.Name]
@@ -111,39 +139,4 @@ func (s *System) saveCheckpoint(cp journal.Checkpoint) error {
 	s.checkpointAt.Store(cp.At.UnixMilli())
 	s.log.Debug().Str("seq", cp.UpTo.String()).Int("bytes", len(cp.State)).Msg("checkpoint written")
 	return nil
-}
-
-// recoverWindow rebuilds one window, for a restarted window actor: its
-// state in the newest checkpoint (empty if none, or if the checkpoint is
-// unreadable) plus the events of the journal after it. It returns the ID
-// of the last record it covers.
-func recoverWindow(j *journal.Journal, spec snapshots.WindowSpec, now time.Time) (*snapshots.Window, event.ID, error) {
-	w := snapshots.NewWindow(spec)
-	cp, ok, err := j.LoadCheckpoint()
-	if err != nil {
-		return nil, event.ID{}, fmt.Errorf("load checkpoint: %w", err)
-	}
-	if ok {
-		var st checkpointState
-		b, found := []byte(nil), false
-		if gob.NewDecoder(bytes.NewReader(cp.State)).Decode(&st) == nil {
-			b, found = st.Windows[spec.Name]
-		}
-		if !found || w.UnmarshalBinary(b) != nil {
-			w, cp = snapshots.NewWindow(spec), journal.Checkpoint{}
-		}
-	}
-	last := cp.UpTo
-	err = j.Replay(cp.UpTo, func(rec *event.Record) error {
-		if rec.Kind == event.KindEvent {
-			w.Apply(&rec.Event)
-		}
-		last = rec.Event.ID
-		return nil
-	})
-	if err != nil {
-		return nil, event.ID{}, fmt.Errorf("replay journal after %s: %w", cp.UpTo, err)
-	}
-	w.Advance(now)
-	return w, last, nil
 }

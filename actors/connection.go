@@ -115,6 +115,7 @@ func (c *connectionActor) Receive(ctx actor.Context) {
 			for _, pid := range c.subs {
 				ctx.Send(pid, d)
 			}
+			c.sys.metrics.MessagesSent(len(c.subs))
 		}
 	case *slowConsumer:
 		if c.state == connClosed {

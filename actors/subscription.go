@@ -34,8 +34,7 @@ func (s *subscriptionActor) Receive(ctx actor.Context) {
 		// Its only logs are at debug level: without them a subscription
 		// keeps no logger context of its own (zerolog's With holds 500 bytes).
 		s.log = zerolog.Nop()
-		if e := s.sys.log.Debug(); e != nil {
-			e.Discard()
+		if s.sys.debugLog {
 			s.log = actorLog(s.sys.log, ctx).With().Str("subscription", s.id).Logger()
 		}
 		ctx.Send(s.sys.topic, &topicSubscribe{sub: ctx.Self()})

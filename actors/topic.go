@@ -69,6 +69,7 @@ func (t *topicActor) Receive(ctx actor.Context) {
 		for _, pid := range t.subs {
 			ctx.Send(pid, d)
 		}
+		t.sys.metrics.MessagesSent(len(t.subs))
 		t.log.Debug().Int("subscribers", len(t.subs)).Int("bytes", len(t.current.JSON)).Msg("snapshot fanned out")
 	case *topicSubscribe:
 		if _, ok := t.subs[msg.sub.Id]; !ok {
@@ -77,6 +78,7 @@ func (t *topicActor) Receive(ctx actor.Context) {
 		}
 		if sh := t.shared(); sh != nil {
 			ctx.Send(msg.sub, &deliver{shared: sh})
+			t.sys.metrics.MessagesSent(1)
 		}
 		t.log.Debug().Str("subscriber", msg.sub.Id).Int("subscribers", len(t.subs)).Msg("subscribed")
 	case *actor.Terminated:

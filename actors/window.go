@@ -49,13 +49,12 @@ func (a *windowActor) Receive(ctx actor.Context) {
 		a.log = actorLog(a.sys.log, ctx)
 		if a.w == nil {
 			sent := a.sys.backlog.sent.Load() // all journaled: the journal tail holds them
-			w, last, err := recoverWindow(a.sys.cfg.Journal, a.spec, a.sys.now())
+			w, last, err := recoverWindow(a.sys.cfg.Journal, a.spec, a.sys.now(), a.log)
 			if err != nil {
 				panic(fmt.Errorf("window %s restart: %w", a.spec.Name, err))
 			}
 			a.w, a.lastApplied = w, last
 			a.sys.backlog.done(a.slot, sent)
-			a.log.Info().Str("seq", last.String()).Msg("window recovered from the journal")
 		}
 	case *applyBatch:
 		// A reset clears the totals only: windows slide with the clock

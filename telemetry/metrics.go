@@ -97,10 +97,13 @@ func (m *Metrics) TickBuilt(d time.Duration) {
 	}
 }
 
-// MessageSent counts one snapshot message handed to a subscription.
-func (m *Metrics) MessageSent() {
+// MessagesSent counts n snapshot messages handed to subscriptions. Their
+// senders count them once per hand-out (a tick's fan-out is one call), not
+// once per subscription: one shared counter written by every subscription
+// would bounce between cores 10,000 times a second.
+func (m *Metrics) MessagesSent(n int) {
 	if m != nil {
-		m.messagesSent.Inc()
+		m.messagesSent.Add(float64(n))
 	}
 }
 

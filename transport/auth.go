@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/eventara/eventara/transport/sockjs"
 )
 
 // Role is a set of things a token may do.
@@ -259,7 +261,7 @@ func authenticate(tokens *Tokens, pushPrefix string, next http.Handler) http.Han
 		}
 		name, err := tokens.check(token, need.role)
 		if err != nil && need.push {
-			pushCORS(w, r)
+			sockjs.SetCORS(w, r) // so a browser can read the 401 or 403; checkOrigin ran first
 		}
 		switch {
 		case errors.Is(err, ErrForbidden):
@@ -276,20 +278,4 @@ func authenticate(tokens *Tokens, pushPrefix string, next http.Handler) http.Han
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, name)))
 	})
-}
-
-// pushCORS gives a refused push request the CORS headers the SockJS
-// handler would have set (the Origin echoed with credentials, as
-// sockjs-client's xhr transports send them), so a browser can read the 401
-// or 403 instead of reporting a CORS failure. checkOrigin, further out, has
-// already refused an origin that is not allowed.
-func pushCORS(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	if o := r.Header.Get("Origin"); o != "" {
-		h.Set("Access-Control-Allow-Origin", o)
-		h.Set("Access-Control-Allow-Credentials", "true")
-		h.Add("Vary", "Origin")
-	} else {
-		h.Set("Access-Control-Allow-Origin", "*")
-	}
 }

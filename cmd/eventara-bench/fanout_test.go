@@ -38,7 +38,7 @@ func storedBlock(p string) []byte {
 
 // serverMessage builds a compressed MESSAGE as Eventara sends it: the
 // subscriber's headers in a stored block, then the shared compressed tail.
-func serverMessage(t *testing.T, sub string, seq int, tail []byte) []byte {
+func serverMessage(sub string, seq int, tail []byte) []byte {
 	head := fmt.Sprintf("MESSAGE\nsubscription:%s\nmessage-id:p-%d\n", sub, seq)
 	return append(storedBlock(head), tail...)
 }
@@ -58,12 +58,12 @@ func TestInflateTimestampSharedTail(t *testing.T) {
 		want int64
 		ok   bool
 	}{
-		{"first subscriber inflates", serverMessage(t, "sub-0", 1, tail), false, 1764000000123, true},
-		{"next subscriber looks the tail up", serverMessage(t, "sub-7", 1, tail), false, 1764000000123, true},
-		{"a verifying subscriber inflates in full", serverMessage(t, "sub-9", 2, tail), true, 1764000000123, true},
+		{"first subscriber inflates", serverMessage("sub-0", 1, tail), false, 1764000000123, true},
+		{"next subscriber looks the tail up", serverMessage("sub-7", 1, tail), false, 1764000000123, true},
+		{"a verifying subscriber inflates in full", serverMessage("sub-9", 2, tail), true, 1764000000123, true},
 		{"one compressed stream, no stored head", deflateRaw(t, "MESSAGE\nsubscription:s\nmessage-id:1\n"+tailText), false, 1764000000123, true},
 		{"a head that is not a MESSAGE", append(storedBlock("ERROR\nmessage:x\n"), tail...), false, 0, false},
-		{"a cut tail", serverMessage(t, "sub-0", 3, tail[:40]), true, 0, false},
+		{"a cut tail", serverMessage("sub-0", 3, tail[:40]), true, 0, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -12,10 +12,11 @@ const (
 	cachedFor = "public, max-age=" + oneYearS
 )
 
-// setCORS echoes the request's Origin (even "null", which browsers send
+// SetCORS echoes the request's Origin (even "null", which browsers send
 // from file:// pages) with credentials, so the JSESSIONID cookie can flow;
-// with no Origin it allows any.
-func setCORS(w http.ResponseWriter, r *http.Request) {
+// with no Origin it allows any. Every SockJS answer carries it, and so do
+// answers given for the handler in front of it (a refused token).
+func SetCORS(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	if o := r.Header.Get("Origin"); o != "" {
 		h.Set("Access-Control-Allow-Origin", o)
@@ -41,7 +42,7 @@ func setCached(w http.ResponseWriter) {
 // preflight answers a CORS OPTIONS request, cacheable for a year.
 func preflight(w http.ResponseWriter, r *http.Request, methods string) {
 	h := w.Header()
-	setCORS(w, r)
+	SetCORS(w, r)
 	setCached(w)
 	h.Set("Access-Control-Max-Age", oneYearS)
 	h.Set("Access-Control-Allow-Methods", methods)

@@ -177,7 +177,7 @@ func (h *Handler) serveReceive(w http.ResponseWriter, r *http.Request, id string
 	hd.Set("Content-Type", t.contentType)
 	setNoCache(w)
 	if t.cors {
-		setCORS(w, r)
+		SetCORS(w, r)
 	}
 	h.setCookie(w, r)
 	w.WriteHeader(http.StatusOK)
@@ -338,7 +338,7 @@ func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request, id string, j
 	msgs, err := sockjs.DecodeMessages(body)
 	setNoCache(w)
 	if !jsonp {
-		setCORS(w, r)
+		SetCORS(w, r)
 	}
 	h.setCookie(w, r)
 	if err != nil {

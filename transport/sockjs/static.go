@@ -99,7 +99,7 @@ func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json; charset=UTF-8")
 	setNoCache(w)
-	setCORS(w, r)
+	SetCORS(w, r)
 	w.Write(sockjs.AppendInfo(make([]byte, 0, 96), sockjs.Info{
 		WebSocket:    !h.cfg.DisableWebSocket,
 		CookieNeeded: h.cfg.CookieNeeded,
