@@ -37,6 +37,9 @@ const (
 	closeTooBig = 1009
 	// closeInternal: the connection actor crashed and was stopped.
 	closeInternal = 1011
+	// closeTryAgainLater: the server holds SessionConfig.MaxSessions
+	// sessions already; the client may retry later.
+	closeTryAgainLater = 1013
 )
 
 // Close reasons that are fixed strings.
@@ -72,6 +75,8 @@ type connectionActor struct {
 	// pending counts the bytes of inbound messages in the mailbox (see
 	// session.Receive); taken from as each is read.
 	pending *atomic.Int64
+	// release gives back this session's place among MaxSessions.
+	release func()
 
 	log     zerolog.Logger
 	self    *actor.PID
@@ -111,7 +116,7 @@ func (c *connectionActor) Receive(ctx actor.Context) {
 		}
 	case *currentReply:
 		if msg.shared != nil && c.state != connClosed {
-			d := &deliver{shared: msg.shared}
+			d := &deliverNow{shared: msg.shared}
 			for _, pid := range c.subs {
 				ctx.Send(pid, d)
 			}
@@ -148,6 +153,8 @@ func (c *connectionActor) Receive(ctx actor.Context) {
 		}
 	case *actor.Stopping:
 		c.stopping()
+	case *actor.Stopped:
+		c.release() // its place among SessionConfig.MaxSessions
 	}
 }
 

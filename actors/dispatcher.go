@@ -13,21 +13,35 @@ import (
 // (runtime.copystack was ~8% of server CPU at 10,000 subscribers), while a
 // pool worker's stack is grown once.
 //
-// Bounded and never blocking: Schedule hands the mailbox to a worker
-// through a buffered queue; when the queue is full, or after stop, it falls
-// back to a new goroutine, so a stalled actor can never starve the others.
+// Queue: the mailboxes waiting for a worker, in a FIFO.
+// Bound: the number of mailboxes that use the pool, never more: a
+// protoactor mailbox schedules itself only on its idle → running
+// transition (defaultMailbox.schedule), so each is queued or running at
+// most once. Those are the live connection and subscription actors,
+// bounded by MaxSessions × (1 + MaxSubscriptions).
+// At the bound: nothing to refuse; Schedule never blocks (a sender may be
+// a worker itself) and never starts a goroutine while the pool runs, so a
+// stalled actor holds one worker and the others go on. Guarded by
+// TestPoolDispatcherQueuesWithoutGoroutines.
+//
+// After stop, the workers finish what is queued and exit; a mailbox
+// scheduled after that (only while the system shuts its actors down) runs
+// on a goroutine of its own, again at most one per mailbox.
 type poolDispatcher struct {
-	work       chan func()
-	done       chan struct{}
 	throughput int
-	// mu orders Schedule against stop: once stop has marked the pool
-	// stopped, nothing more is queued, so its drain sees every queued fn.
-	mu      sync.RWMutex
+
+	mu      sync.Mutex
+	ready   sync.Cond // signalled when queue gains work or the pool stops
+	queue   []func()  // queue[head:] waits; compacted as it drains
+	head    int
 	stopped bool
+	exited  sync.WaitGroup
 }
 
-func newPoolDispatcher(workers, queue, throughput int) *poolDispatcher {
-	d := &poolDispatcher{work: make(chan func(), queue), done: make(chan struct{}), throughput: throughput}
+func newPoolDispatcher(workers, throughput int) *poolDispatcher {
+	d := &poolDispatcher{throughput: throughput}
+	d.ready.L = &d.mu
+	d.exited.Add(workers)
 	for range workers {
 		go d.run()
 	}
@@ -35,49 +49,71 @@ func newPoolDispatcher(workers, queue, throughput int) *poolDispatcher {
 }
 
 func (d *poolDispatcher) run() {
+	defer d.exited.Done()
 	for {
-		select {
-		case fn := <-d.work:
-			fn()
-		case <-d.done:
+		fn, ok := d.take()
+		if !ok {
 			return
 		}
+		fn()
 	}
+}
+
+// take waits for the next queued mailbox; false once the pool has
+// stopped and nothing is left.
+func (d *poolDispatcher) take() (func(), bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for d.head == len(d.queue) {
+		if d.stopped {
+			return nil, false
+		}
+		d.ready.Wait()
+	}
+	fn := d.queue[d.head]
+	d.queue[d.head] = nil
+	d.head++
+	switch {
+	case d.head == len(d.queue):
+		d.queue, d.head = d.queue[:0], 0
+	case d.head > 1024 && d.head*2 > len(d.queue):
+		n := copy(d.queue, d.queue[d.head:])
+		clear(d.queue[n:])
+		d.queue, d.head = d.queue[:n], 0
+	}
+	return fn, true
 }
 
 // Schedule implements actor.Dispatcher.
 func (d *poolDispatcher) Schedule(fn func()) {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
+	d.mu.Lock()
 	if d.stopped {
+		d.mu.Unlock()
 		go fn()
 		return
 	}
-	select {
-	case d.work <- fn:
-	default:
-		go fn()
-	}
+	d.queue = append(d.queue, fn)
+	d.mu.Unlock()
+	d.ready.Signal()
 }
 
 // Throughput implements actor.Dispatcher.
 func (d *poolDispatcher) Throughput() int { return d.throughput }
 
-// stop ends the workers; mailboxes scheduled after it get a goroutine each,
-// and so does work still queued.
+// queued is how many mailboxes wait for a worker.
+func (d *poolDispatcher) queued() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.queue) - d.head
+}
+
+// stop lets the workers finish what is queued, then waits for them to exit.
 func (d *poolDispatcher) stop() {
 	d.mu.Lock()
 	d.stopped = true
-	close(d.done)
 	d.mu.Unlock()
-	for {
-		select {
-		case fn := <-d.work:
-			go fn()
-		default:
-			return
-		}
-	}
+	d.ready.Broadcast()
+	d.exited.Wait()
 }
 
 // pushProps adds the system's push dispatcher, when there is one, to the

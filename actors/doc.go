@@ -3,4 +3,31 @@
 // with group commit), the aggregator and its window actors, the scheduler
 // (the per-second tick), the topic of /topic/metrics, and one connection actor
 // per client session with one subscription actor per STOMP SUBSCRIBE.
+//
+// # Queues and their bounds
+//
+// Every mailbox is protoactor's unbounded lock-free queue (a bounded one
+// blocks its sender); what bounds each is who may put messages in it. Each
+// bound is written next to its code with what happens at it and the test
+// that guards it:
+//
+//   - ingest mailbox and pending group: MaxPendingEvents, admitted in
+//     System.Ingest before the mailbox → ErrOverloaded (bounds.go).
+//   - aggregator and window mailboxes, batches: the same bound, counted as
+//     the backlog (bounds.go); ticks: one Tick at most, beats coalesce
+//     (scheduler.go); view and state requests: one per window at most
+//     (aggregator.go).
+//   - topic mailbox: one SnapshotReady at most (System.publish), plus a
+//     registration and an end per subscription (topic.go).
+//   - subscription mailboxes: one push from the topic at most (deliver in
+//     session_messages.go); /app/subscribe deliveries are bounded by the
+//     connection's inbound bound.
+//   - connection mailboxes: inbound transport messages, MaxInboundPending
+//     bytes → ERROR "Too many frames in flight" and close 1008
+//     (sessions.go); timers, one of each kind.
+//   - connection actors: MaxSessions → close 1013 (sessions.go).
+//   - the pool dispatcher's run queue: one entry per mailbox at most
+//     (dispatcher.go).
+//   - each client's outbound queue belongs to transport (its QueueLength):
+//     full → the client is closed as a slow consumer (1008).
 package actors

@@ -19,7 +19,8 @@ const (
 	// FaultStall blocks the actor for Fault.Stall (or until the faults are
 	// cleared), then lets it handle the message.
 	FaultStall = "stall"
-	// FaultDrop makes the actor ignore the message.
+	// FaultDrop makes the actor ignore the message. A request is answered
+	// as if its actor had failed on it (ErrRestarting), so no caller waits.
 	FaultDrop = "drop"
 	// FaultFail (target "journal") makes every journal append fail.
 	FaultFail = "fail"
@@ -200,6 +201,11 @@ func (f *Faults) intercept(ctx actor.ReceiverContext, env *actor.MessageEnvelope
 		case FaultPanic:
 			panic(fmt.Sprintf("injected fault: panic in %s on %s (message %d)", id, typeName(env.Message), n))
 		case FaultDrop:
+			// A dropped message is lost as if its actor had failed on it:
+			// a request's sender is answered, a bounded queue's place freed.
+			if m, ok := env.Message.(abandoner); ok {
+				m.abandon(f.sys, ctx.Self())
+			}
 			return false
 		case FaultStall:
 			var timeout <-chan time.Time

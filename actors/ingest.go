@@ -23,10 +23,11 @@ type Appender interface {
 // synced batch. Only after a group is durable are its records handed to the
 // aggregator and its requests answered: persist before publish.
 //
-// Bounded: pending events plus the backlog (events journaled but not yet
-// applied by the aggregator or a window, see backlog) stay within
-// maxPending; a request that would pass it is refused at once with
-// ErrOverloaded.
+// Bounded: System.Ingest admits a request before it reaches this actor's
+// mailbox, only while admitted events plus the backlog (events journaled
+// but not yet applied by the aggregator or a window) stay within
+// MaxPendingEvents (see admission in backlog.go); every request is
+// answered once, through ingestRequest.answer, which releases it.
 //
 // Restarts: a new instance starts with nothing pending (the failed one
 // answered its pending requests with ErrRestarting when it got Restarting;
@@ -42,12 +43,10 @@ type ingestActor struct {
 	ids        *event.Generator
 	carry      *ingestCarry
 
-	pending       []*ingestRequest
-	pendingEvents int
-	maxPending    int
-	maxGroup      int
-	drained       chan struct{}
-	log           zerolog.Logger
+	pending  []*ingestRequest
+	maxGroup int
+	drained  chan struct{}
+	log      zerolog.Logger
 }
 
 // ingestCarry is what the ingest actor's incarnations share: facts about
@@ -65,21 +64,12 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 		for _, r := range a.pending {
 			r.abandon(a.sys, nil) // non-blocking: the supervisor may have answered it
 		}
-		a.pending, a.pendingEvents = nil, 0
+		a.pending = nil
 	case *drainIngest:
 		a.drained = m.done
 		a.checkDrained()
 	case *ingestRequest:
-		n := len(m.events)
-		if m.reset {
-			n = 1
-		}
-		if a.pendingEvents+a.sys.backlog.size()+n > a.maxPending {
-			m.reply <- ingestResult{err: ErrOverloaded}
-			return
-		}
 		a.pending = append(a.pending, m)
-		a.pendingEvents += n
 		a.startCommit(ctx)
 	case *commitDone:
 		a.carry.inFlight = false
@@ -87,7 +77,7 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 			a.log.Error().Err(m.err).Int("records", len(m.recs)).Msg("journal append failed")
 			a.sys.journalErr.Store(errString(m.err))
 			for _, r := range m.group {
-				r.reply <- ingestResult{err: fmt.Errorf("%w: %v", ErrJournal, m.err)}
+				r.answer(ingestResult{err: fmt.Errorf("%w: %w", ErrJournal, m.err)})
 			}
 		} else {
 			a.sys.journalErr.Store(errString(nil))
@@ -96,7 +86,7 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 			i := 0
 			for _, r := range m.group {
 				if r.reset {
-					r.reply <- ingestResult{}
+					r.answer(ingestResult{})
 					i++
 					continue
 				}
@@ -105,7 +95,7 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 					evs[j] = m.recs[i].Event
 					i++
 				}
-				r.reply <- ingestResult{events: evs}
+				r.answer(ingestResult{events: evs})
 			}
 		}
 		a.startCommit(ctx)
@@ -131,10 +121,7 @@ func (a *ingestActor) startCommit(ctx actor.Context) {
 	var recs []event.Record
 	n, taken := 0, 0
 	for _, r := range a.pending {
-		size := len(r.events)
-		if r.reset {
-			size = 1
-		}
+		size := r.size()
 		if n > 0 && n+size > a.maxGroup {
 			break
 		}
@@ -157,7 +144,6 @@ func (a *ingestActor) startCommit(ctx actor.Context) {
 	group := append([]*ingestRequest(nil), a.pending[:taken]...)
 	clear(a.pending[:taken])
 	a.pending = a.pending[taken:]
-	a.pendingEvents -= n
 	if len(a.pending) == 0 {
 		a.pending = nil // let the backing array go
 	}

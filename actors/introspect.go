@@ -160,11 +160,11 @@ func (s *System) onStarted(ctx actor.ReceiverContext) {
 			e.transport = c.conn.Transport()
 		}
 	})
-	// A restarted topic starts with no subscribers: give it back every
-	// live subscription (each registration is idempotent).
+	// A restarted topic starts with no subscribers: every live
+	// subscription registers again (each registration is idempotent).
 	if incarnation > 1 && kindOf(id) == KindTopic {
 		for _, pid := range s.reg.pids(KindSubscription) {
-			s.root.Send(ctx.Self(), &topicSubscribe{sub: pid})
+			s.root.Send(pid, &resubscribe{})
 		}
 	}
 }

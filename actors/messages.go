@@ -2,6 +2,8 @@ package actors
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -14,11 +16,40 @@ import (
 // Each is an immutable pointer type: the sender never touches it again.
 
 // ingestRequest asks the ingest actor to journal events (or a reset).
-// reply has room for one result so the actor never blocks on it.
+// It is answered exactly once, through answer: reply has room for that one
+// result so no answerer blocks, and the answer gives the request's events
+// back to admission.
 type ingestRequest struct {
 	events []event.Event
 	reset  bool
 	reply  chan ingestResult
+	// adm and cost are what System.Ingest admitted; answered makes the
+	// first answer the only one (an abandoning supervisor and a failing
+	// actor may both try).
+	adm      *admission
+	cost     int
+	answered atomic.Bool
+}
+
+// size is what the request counts against MaxPendingEvents and
+// MaxGroupEvents: its events, or one for a reset.
+func (m *ingestRequest) size() int {
+	if m.reset {
+		return 1
+	}
+	return len(m.events)
+}
+
+// answer delivers res unless the request was answered already, and
+// releases its admission. It never blocks.
+func (m *ingestRequest) answer(res ingestResult) {
+	if !m.answered.CompareAndSwap(false, true) {
+		return
+	}
+	m.reply <- res
+	if m.adm != nil {
+		m.adm.release(m.cost)
+	}
 }
 
 // ingestResult answers an ingestRequest: the events as stamped and journaled,
@@ -53,10 +84,7 @@ type abandoner interface {
 }
 
 func (m *ingestRequest) abandon(*System, *actor.PID) {
-	select {
-	case m.reply <- ingestResult{err: ErrRestarting}:
-	default: // answered already
-	}
+	m.answer(ingestResult{err: ErrRestarting}) // a no-op when answered already
 }
 
 // abandon hands a group whose journal write ended back to the restarted
@@ -71,21 +99,26 @@ func (m *commitDone) abandon(sys *System, to *actor.PID) {
 		return
 	}
 	for _, r := range m.group {
-		select {
-		case r.reply <- ingestResult{err: fmt.Errorf("%w: %w: failed twice while answering a commit", ErrOutcomeUnknown, ErrRestarting)}:
-		default:
-		}
+		r.answer(ingestResult{err: fmt.Errorf("%w: %w: failed twice while answering a commit", ErrOutcomeUnknown, ErrRestarting)})
 	}
 }
 
 func (m *finalCheckpoint) abandon(*System, *actor.PID) {
+	m.answer(fmt.Errorf("final checkpoint: %w", ErrRestarting))
+}
+
+// answer delivers the checkpoint's outcome unless it was answered already.
+func (m *finalCheckpoint) answer(err error) {
 	select {
-	case m.done <- fmt.Errorf("final checkpoint: %w", ErrRestarting):
+	case m.done <- err:
 	default:
 	}
 }
 
-func (m *rebuild) abandon(*System, *actor.PID) { close(m.done) }
+func (m *rebuild) abandon(*System, *actor.PID) { m.answer() }
+
+// answer closes done, once.
+func (m *rebuild) answer() { m.once.Do(func() { close(m.done) }) }
 
 // applyBatch hands journaled records, in journal order, to the aggregator
 // and from it to every window actor. recs is shared and read-only; seq is
@@ -96,28 +129,65 @@ type applyBatch struct {
 }
 
 // Tick is the scheduler's once-per-interval message to the aggregator.
+// At most one waits in the aggregator's mailbox (System.sendTick).
 type Tick struct {
 	Now time.Time
 }
 
-// advanceWindow asks a window actor to slide to now and answer its view.
+// abandon frees the tick's place when it was never handled (the
+// aggregator failed on it, or a fault dropped it), so ticks go on.
+func (m *Tick) abandon(sys *System, _ *actor.PID) { sys.tickQueued.release() }
+
+// advanceWindow asks a window actor to slide to now and send its view to
+// its parent (*windowView). The aggregator has at most one outstanding per
+// window.
 type advanceWindow struct {
 	now time.Time
+	seq uint64 // the aggregator's tick number
 }
 
-// windowViewReply answers advanceWindow.
-type windowViewReply struct {
-	view snapshots.WindowView
+// abandon tells the aggregator that the window failed on the request, so
+// it may ask again next tick.
+func (m *advanceWindow) abandon(sys *System, to *actor.PID) {
+	sys.root.Send(sys.aggregator, &windowView{window: to.Id, seq: m.seq, lost: true})
 }
 
-// windowStateRequest asks a window actor for its checkpoint bytes.
-type windowStateRequest struct{}
+// windowView answers advanceWindow: the window's view as of the tick's
+// now, or lost when the window failed on the request.
+type windowView struct {
+	window string // the window actor's path
+	seq    uint64
+	view   snapshots.WindowView
+	lost   bool
+}
 
-// windowStateReply answers windowStateRequest.
-type windowStateReply struct {
-	name  string
-	state []byte
-	err   error
+// tickDeadline ends the wait for windows' views of tick seq: a window that
+// has not answered is shown with its last view.
+type tickDeadline struct {
+	seq uint64
+}
+
+// windowStateRequest asks a window actor to send its checkpoint bytes to
+// its parent (*windowState).
+type windowStateRequest struct {
+	seq uint64 // the aggregator's checkpoint number
+}
+
+func (m *windowStateRequest) abandon(sys *System, to *actor.PID) {
+	sys.root.Send(sys.aggregator, &windowState{window: to.Id, seq: m.seq, err: ErrRestarting})
+}
+
+// windowState answers windowStateRequest.
+type windowState struct {
+	window string
+	seq    uint64
+	state  []byte
+	err    error
+}
+
+// captureDeadline ends the wait for windows' states of checkpoint seq.
+type captureDeadline struct {
+	seq uint64
 }
 
 // checkpointDone reports a finished checkpoint write to the aggregator.
@@ -125,7 +195,8 @@ type checkpointDone struct {
 	err error
 }
 
-// finalCheckpoint asks the aggregator for a synchronous checkpoint at stop.
+// finalCheckpoint asks the aggregator for a checkpoint of everything
+// applied, at stop; done (room for one) gets its outcome.
 type finalCheckpoint struct {
 	done chan error
 }
@@ -134,4 +205,5 @@ type finalCheckpoint struct {
 // next read shows it); done is closed once the snapshot is published.
 type rebuild struct {
 	done chan struct{}
+	once sync.Once
 }

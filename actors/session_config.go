@@ -43,6 +43,14 @@ type SessionConfig struct {
 	// whose message is "Too many frames in flight", then a close with
 	// 1008; what it sent past the bound is not processed. Zero means 1 MiB.
 	MaxInboundPending int
+	// MaxSessions bounds the live client sessions (connection actors),
+	// whatever their transport: every new SockJS session id and every
+	// WebSocket spawns one. One more is refused: its client is closed with
+	// 1013 and "Too many sessions: the server holds at most N" (SockJS
+	// c[1013,"..."], a WebSocket close frame) and no actor is spawned.
+	// Zero means 50,000 (about 1 GiB at the ~20 KB a subscribed session
+	// costs, scripts/bench.sh fanout).
+	MaxSessions int
 	// Authorize, when set, turns authentication on: a session must present
 	// a token that Authorize accepts (returns nil for) before it may
 	// subscribe or SEND. The token comes from CONNECT's Authorization
@@ -93,6 +101,9 @@ func (c SessionConfig) withDefaults() SessionConfig {
 	}
 	if c.MaxInboundPending <= 0 {
 		c.MaxInboundPending = 1 << 20
+	}
+	if c.MaxSessions <= 0 {
+		c.MaxSessions = 50_000
 	}
 	return c
 }

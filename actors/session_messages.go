@@ -13,16 +13,60 @@ import (
 // touches it again, and *Shared inside them is read-only.
 
 // SnapshotReady is the aggregator's once-per-tick message to the topic of
-// /topic/metrics. Only Snapshot.BuiltAt and Snapshot.JSON are read.
+// /topic/metrics. Only Snapshot.BuiltAt and Snapshot.JSON are read. At
+// most one waits in the topic's mailbox (System.publish).
 type SnapshotReady struct {
 	Snapshot *snapshots.Snapshot
 }
 
-// topicSubscribe registers a subscription actor with the topic, which
-// answers at once with the current snapshot (if any) as a *deliver.
+// abandon frees the place of a snapshot the topic never handled.
+func (m *SnapshotReady) abandon(sys *System, _ *actor.PID) { sys.snapshotQueued.release() }
+
+// topicSubscribe registers a subscription actor and its push slot with the
+// topic, which pushes the current snapshot (if any) at once. Registering
+// again replaces the slot.
 type topicSubscribe struct {
-	sub *actor.PID
+	sub  *actor.PID
+	slot *deliver
 }
+
+// resubscribe asks a subscription actor to register with the topic again
+// (a restarted topic starts with none).
+type resubscribe struct{}
+
+// deliver is the topic's message to one subscription actor, the same
+// value every tick: it carries the newest Shared bytes, and queued keeps
+// at most one of it in the subscription's mailbox. Unlike other messages
+// it is not immutable: the topic stores shared and reserves queued, the
+// subscription releases queued and then reads shared; a tick that finds
+// it still queued only stores shared, so the subscription sends the
+// newest snapshot when it gets to it (never one twice: it remembers the
+// last it sent).
+type deliver struct {
+	queued oneQueued
+	shared atomic.Pointer[Shared]
+}
+
+// push stores sh and sends the slot to pid unless it is still queued; it
+// reports whether it sent.
+func (p *deliver) push(ctx actor.Context, pid *actor.PID, sh *Shared) bool {
+	p.shared.Store(sh)
+	if !p.queued.reserve() {
+		return false
+	}
+	ctx.Send(pid, p)
+	return true
+}
+
+// take releases the slot and returns the newest Shared bytes.
+func (p *deliver) take() *Shared {
+	p.queued.release()
+	return p.shared.Load()
+}
+
+// abandon releases a slot its subscription never handled (failed on, or
+// lost to a drop fault), so the topic pushes to it again.
+func (p *deliver) abandon(*System, *actor.PID) { p.queued.release() }
 
 // currentRequest asks the topic for its current snapshot; it answers
 // *currentReply to the sender (the /app/subscribe path).
@@ -35,9 +79,11 @@ type currentReply struct {
 	shared      *Shared
 }
 
-// deliver hands one snapshot to a subscription actor. One value is sent to
-// every subscriber of a tick.
-type deliver struct {
+// deliverNow hands one snapshot to a subscription actor at once, outside the
+// ticks: the connection sends it to each of its subscriptions when its
+// client asks for the current snapshot (/app/subscribe), one per request,
+// so the client's inbound bound bounds them.
+type deliverNow struct {
 	shared *Shared
 }
 
@@ -45,6 +91,9 @@ type deliver struct {
 // conn; it answers *sessionOpened.
 type openSession struct {
 	conn ClientConn
+	// release gives the session's place among MaxSessions back; the
+	// connection actor calls it when it stops. Safe to call more than once.
+	release func()
 }
 
 // sessionOpened is the new connection actor and the count of inbound

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,14 @@ type sessionManager struct {
 	// (going away) rather than 1011 (a crash). It is the one mutable value
 	// the connection actors read.
 	draining atomic.Bool
+	// live counts the sessions Open admitted whose connection actor has not
+	// stopped yet.
+	//
+	// Queue: the connection actors (and, in transport, the sessions behind
+	// them). Bound: SessionConfig.MaxSessions. At the bound: Open closes
+	// the new client with 1013 and spawns nothing. Guarded by
+	// TestSessionsBeyondTheBoundAreRefused.
+	live atomic.Int64
 }
 
 // newSessions returns the Sessions that transport uses to open one
@@ -56,15 +65,29 @@ func newSessions(s *System) (Sessions, error) {
 	return m, nil
 }
 
-// Open spawns the connection actor for conn. When the system is stopping
-// it closes conn at once and returns a Session that ignores everything.
+// Open spawns the connection actor for conn. When the system is stopping,
+// or MaxSessions sessions are live, it closes conn at once (1001 or 1013)
+// and returns a Session that ignores everything.
 func (m *sessionManager) Open(conn ClientConn) Session {
-	if !m.draining.Load() {
-		res, err := m.sys.root.RequestFuture(m.pid, &openSession{conn: conn}, openTimeout).Result()
-		if o, ok := res.(*sessionOpened); ok && err == nil {
-			return &session{root: m.sys.root, pid: o.pid, pending: o.pending, limit: int64(m.cfg.MaxInboundPending)}
-		}
+	if m.draining.Load() {
+		conn.Close(closeGoingAway, "Server shutting down")
+		return closedSession{}
 	}
+	if n := m.live.Add(1); n > int64(m.cfg.MaxSessions) {
+		m.live.Add(-1)
+		conn.Close(closeTryAgainLater, "Too many sessions: the server holds at most "+strconv.Itoa(m.cfg.MaxSessions))
+		m.sys.log.Debug().Str("remote", conn.RemoteAddr()).Str("transport", conn.Transport()).Msg("session refused: too many sessions")
+		return closedSession{}
+	}
+	// The place is given back once, by whichever comes first: the failed
+	// open below, or the connection actor's stop (it may still be spawned
+	// after the wait timed out).
+	release := sync.OnceFunc(func() { m.live.Add(-1) })
+	res, err := m.sys.root.RequestFuture(m.pid, &openSession{conn: conn, release: release}, openTimeout).Result()
+	if o, ok := res.(*sessionOpened); ok && err == nil {
+		return &session{root: m.sys.root, pid: o.pid, pending: o.pending, limit: int64(m.cfg.MaxInboundPending)}
+	}
+	release()
 	conn.Close(closeGoingAway, "Server shutting down")
 	return closedSession{}
 }
@@ -96,10 +119,11 @@ func (a *sessionManagerActor) Receive(ctx actor.Context) {
 	case *openSession:
 		a.next++
 		c := &connectionActor{sys: a.m.sys, cfg: &a.m.cfg, draining: &a.m.draining, conn: msg.conn, sessionID: newSessionID(),
-			pending: new(atomic.Int64)}
+			pending: new(atomic.Int64), release: msg.release}
 		pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return c }, a.m.sys.pushProps()...), "conn-"+strconv.FormatUint(a.next, 10))
 		if err != nil {
 			a.log.Error().Err(err).Msg("spawn connection actor")
+			c.release()
 			ctx.Respond(err)
 			return
 		}

@@ -128,9 +128,13 @@ func TestStompSlowConsumerClosedOthersServed(t *testing.T) {
 	waitFrames(t, fast, 2)
 	waitFor(t, "slow subscribed", func() bool { return len(slow.outgoing()) >= 1 })
 
+	// One snapshot per tick, each after the fast client has the last (a
+	// subscription still holding the last push skips a tick: see
+	// TestStalledSubscriptionHoldsOnePush).
 	const ticks = 10
 	for i := range ticks {
 		publish(s, testSnapshot(`{"tick":`+strconv.Itoa(i)+`}`, time.Now()))
+		waitFor(t, "the tick at the fast client", func() bool { return countCommand(fast.frames(t), stomp.CmdMessage) == i+1 })
 	}
 	code, reason := waitClosed(t, slow)
 	if code != closePolicy || reason != reasonSlowConsumer {

@@ -23,9 +23,11 @@ type subscriptionActor struct {
 	idPrefix string // message-id prefix, unique to this subscription
 	log      zerolog.Logger
 
-	head []byte // the MESSAGE head up to the message-id's sequence number, escaped once
-	seq  uint64 // message-ids sent
-	dead bool   // the client's queue overflowed; the connection is closing
+	head []byte   // the MESSAGE head up to the message-id's sequence number, escaped once
+	seq  uint64   // message-ids sent
+	dead bool     // the client's queue overflowed; the connection is closing
+	slot *deliver // the topic's pushes, one incarnation's
+	last *Shared  // the last snapshot the topic's pushes sent
 }
 
 func (s *subscriptionActor) Receive(ctx actor.Context) {
@@ -37,8 +39,16 @@ func (s *subscriptionActor) Receive(ctx actor.Context) {
 		if s.sys.debugLog {
 			s.log = actorLog(s.sys.log, ctx).With().Str("subscription", s.id).Logger()
 		}
-		ctx.Send(s.sys.topic, &topicSubscribe{sub: ctx.Self()})
+		s.slot = new(deliver)
+		ctx.Send(s.sys.topic, &topicSubscribe{sub: ctx.Self(), slot: s.slot})
+	case *resubscribe:
+		ctx.Send(s.sys.topic, &topicSubscribe{sub: ctx.Self(), slot: s.slot})
 	case *deliver:
+		if sh := msg.take(); sh != s.last {
+			s.last = sh
+			s.deliver(ctx, sh)
+		}
+	case *deliverNow:
 		s.deliver(ctx, msg.shared)
 	}
 }

@@ -94,9 +94,17 @@ type System struct {
 	// bare test systems: protoactor's default then).
 	pushDispatcher *poolDispatcher
 
-	// backlog counts journaled events not yet applied everywhere; ingest
-	// admits requests against it.
-	backlog *backlog
+	// backlog counts journaled events not yet applied everywhere; admission
+	// counts those admitted and not yet answered. Ingest admits against
+	// both (backlog.go).
+	backlog   *backlog
+	admission *admission
+	// tickQueued and snapshotQueued keep at most one Tick in the
+	// aggregator's mailbox and one SnapshotReady in the topic's
+	// (scheduler.go); ticksCoalesced counts the beats skipped.
+	tickQueued     oneQueued
+	snapshotQueued oneQueued
+	ticksCoalesced atomic.Uint64
 	// latest is the newest snapshot, for GET /api/v1/metrics.
 	latest atomic.Pointer[snapshots.Snapshot]
 	// journalErr is the last append's error text, "" when it succeeded.
@@ -134,6 +142,7 @@ func Start(cfg Config) (*System, error) {
 
 	specs := snapshots.StandardWindows()
 	s.backlog = newBacklog(len(specs))
+	s.admission = &admission{max: int64(cfg.MaxPendingEvents), backlog: s.backlog}
 	rec, err := recoverState(cfg.Journal, cfg.Snapshots, specs, cfg.Now(), cfg.Log)
 	if err != nil {
 		return nil, err
@@ -164,21 +173,21 @@ func Start(cfg Config) (*System, error) {
 	journalW := faultyAppender{Appender: cfg.Journal, faults: s.faults}
 	ingProps := actor.PropsFromProducer(func() actor.Actor {
 		return &ingestActor{sys: s, journal: journalW, aggregator: s.aggregator, ids: event.NewGenerator(),
-			carry: carry, maxPending: cfg.MaxPendingEvents, maxGroup: cfg.MaxGroupEvents}
+			carry: carry, maxGroup: cfg.MaxGroupEvents}
 	})
 	if s.ingest, err = s.root.SpawnNamed(ingProps, "ingest"); err != nil {
 		return nil, fmt.Errorf("spawn ingest: %w", err)
 	}
 	// The first snapshot is built at once, so GET /api/v1/metrics never
 	// waits for the first tick.
-	s.root.Send(s.aggregator, &Tick{Now: cfg.Now()})
+	s.sendTick(cfg.Now())
 	schedProps := actor.PropsFromProducer(func() actor.Actor {
-		return &schedulerActor{sys: s, target: s.aggregator, interval: cfg.Tick}
+		return &schedulerActor{sys: s, interval: cfg.Tick}
 	})
 	if s.scheduler, err = s.root.SpawnNamed(schedProps, "scheduler"); err != nil {
 		return nil, fmt.Errorf("spawn scheduler: %w", err)
 	}
-	s.pushDispatcher = newPoolDispatcher(8, 16384, 300)
+	s.pushDispatcher = newPoolDispatcher(8, 300)
 	if s.sessions, err = newSessions(s); err != nil {
 		return nil, fmt.Errorf("start sessions: %w", err)
 	}
@@ -214,9 +223,14 @@ func (s *System) Reset(ctx context.Context) error {
 	}
 }
 
+// request admits r (see admission) and hands it to the ingest actor.
 func (s *System) request(ctx context.Context, r *ingestRequest) (ingestResult, error) {
 	if s.stopped.Load() {
 		return ingestResult{}, ErrStopped
+	}
+	r.adm, r.cost = s.admission, r.size()
+	if !s.admission.admit(r.cost) {
+		return ingestResult{}, ErrOverloaded
 	}
 	s.root.Send(s.ingest, r)
 	select {

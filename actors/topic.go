@@ -19,18 +19,25 @@ import (
 const metricsTopic = "/topic/metrics"
 
 // topicActor is /topic/metrics: it keeps the current snapshot's Shared bytes
-// and the subscription actors registered with it, and hands each tick's one
-// *deliver to all of them.
+// and the subscription actors registered with it, and hands each tick's
+// Shared to all of them.
 //
 // Invariant (one encode per tick): the frame bytes common to every
 // subscriber are built here, once per snapshot, by buildShared; a
 // subscription only adds its ~60-byte head. Guarded by
 // TestStompFanOutSharesOneEncoding.
 //
-// Invariant (nothing blocks the tick): the topic only does ctx.Send to
-// unbounded mailboxes; a subscription that cannot write to its client
-// reports to its connection, never back here. Guarded by
+// Invariant (nothing blocks the tick): the topic only does ctx.Send; a
+// subscription that cannot write to its client reports to its
+// connection, never back here. Guarded by
 // TestStompSlowConsumerClosedOthersServed.
+//
+// Bounded: the topic's mailbox holds at most one SnapshotReady
+// (System.publish) besides one topicSubscribe or Terminated per
+// subscription's start and end; each subscription's mailbox holds at most
+// one push from it (deliver): a subscription that has not taken the last
+// one skips the tick and gets the newest snapshot when it does. Guarded by
+// TestStalledSubscriptionHoldsOnePush.
 type topicActor struct {
 	sys *System
 	log zerolog.Logger
@@ -38,14 +45,20 @@ type topicActor struct {
 	// first need: a tick with no subscriber prepares nothing.
 	snap    *snapshots.Snapshot
 	current *Shared
-	subs    map[string]*actor.PID // by PID id
+	subs    map[string]topicSub // by PID id
+}
+
+// topicSub is one registered subscription and its push slot.
+type topicSub struct {
+	pid  *actor.PID
+	slot *deliver
 }
 
 // spawnTopic starts the /topic/metrics actor under the root. The aggregator
 // sends it *SnapshotReady{Snapshot} once per tick.
 func spawnTopic(s *System) (*actor.PID, error) {
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &topicActor{sys: s, subs: make(map[string]*actor.PID)}
+		return &topicActor{sys: s, subs: make(map[string]topicSub)}
 	})
 	return s.root.SpawnNamed(props, "topic")
 }
@@ -58,6 +71,7 @@ func (t *topicActor) Receive(ctx actor.Context) {
 		t.snap = t.sys.latest.Load()
 		t.log.Debug().Msg("topic started")
 	case *SnapshotReady:
+		t.sys.snapshotQueued.release()
 		if msg.Snapshot == nil {
 			return
 		}
@@ -65,19 +79,21 @@ func (t *topicActor) Receive(ctx actor.Context) {
 		if len(t.subs) == 0 {
 			return
 		}
-		d := &deliver{shared: t.shared()}
-		for _, pid := range t.subs {
-			ctx.Send(pid, d)
+		sh := t.shared()
+		sent := 0
+		for _, sub := range t.subs {
+			if sub.slot.push(ctx, sub.pid, sh) {
+				sent++
+			}
 		}
-		t.sys.metrics.MessagesSent(len(t.subs))
-		t.log.Debug().Int("subscribers", len(t.subs)).Int("bytes", len(t.current.JSON)).Msg("snapshot fanned out")
+		t.sys.metrics.MessagesSent(sent)
+		t.log.Debug().Int("subscribers", len(t.subs)).Int("pushed", sent).Int("bytes", len(sh.JSON)).Msg("snapshot fanned out")
 	case *topicSubscribe:
 		if _, ok := t.subs[msg.sub.Id]; !ok {
-			t.subs[msg.sub.Id] = msg.sub
 			ctx.Watch(msg.sub)
 		}
-		if sh := t.shared(); sh != nil {
-			ctx.Send(msg.sub, &deliver{shared: sh})
+		t.subs[msg.sub.Id] = topicSub{pid: msg.sub, slot: msg.slot}
+		if sh := t.shared(); sh != nil && msg.slot.push(ctx, msg.sub, sh) {
 			t.sys.metrics.MessagesSent(1)
 		}
 		t.log.Debug().Str("subscriber", msg.sub.Id).Int("subscribers", len(t.subs)).Msg("subscribed")

@@ -13,7 +13,8 @@ import (
 
 // windowActor owns one sliding window (1 m, 5 m, 15 m, 1 h or 24 h). It is a
 // child of the aggregator, which sends it every journaled batch in order and,
-// on each tick, asks it to slide and answer its view.
+// on each tick, asks it to slide and send back its view (to its parent:
+// the aggregator never waits on it).
 //
 // Restarts: each incarnation is a new value. The first gets the state its
 // aggregator recovered or held; a restarted one rebuilds its window from
@@ -71,9 +72,9 @@ func (a *windowActor) Receive(ctx actor.Context) {
 		a.sys.backlog.done(a.slot, m.seq)
 	case *advanceWindow:
 		// View slides the window to now first.
-		ctx.Respond(&windowViewReply{view: a.w.View(m.now)})
+		ctx.Send(ctx.Parent(), &windowView{window: ctx.Self().Id, seq: m.seq, view: a.w.View(m.now)})
 	case *windowStateRequest:
 		b, err := a.w.MarshalBinary()
-		ctx.Respond(&windowStateReply{state: b, err: err})
+		ctx.Send(ctx.Parent(), &windowState{window: ctx.Self().Id, seq: m.seq, state: b, err: err})
 	}
 }

@@ -32,6 +32,7 @@ type securityConfig struct {
 	MaxHeaderLine     int
 	MaxMessageSize    int
 	MaxInboundPending int
+	MaxSessions       int
 }
 
 func init() { extraFlags = append(extraFlags, registerSecurityFlags) }
@@ -55,6 +56,7 @@ func registerSecurityFlags(fs *flagSet, c *config) {
 	fs.Int(&s.MaxHeaderLine, "max-header-line", stomp.DefaultMaxLineSize, "longest STOMP command or header line in bytes; longer gets an ERROR and close 1009")
 	fs.Int(&s.MaxMessageSize, "max-message-size", 64<<10, "largest inbound push message in bytes: a SockJS xhr_send/jsonp_send body (413) or a WebSocket message (close 1009)")
 	fs.Int(&s.MaxInboundPending, "max-inbound-pending", 1<<20, "bytes a push client may have sent that are not yet read (64 more per message); over it gets an ERROR and close 1008")
+	fs.Int(&s.MaxSessions, "max-sessions", 50_000, "most live push sessions (SockJS sessions and WebSockets, each a connection actor); one more is closed with 1013 \"Too many sessions\"")
 }
 
 // float registers a float64 flag the way flagSet's helpers do.
@@ -77,6 +79,7 @@ func (s *securityConfig) validate() error {
 		{"--max-subscriptions", float64(s.MaxSubscriptions)}, {"--max-frame-size", float64(s.MaxFrameSize)},
 		{"--max-frame-headers", float64(s.MaxFrameHeaders)}, {"--max-header-line", float64(s.MaxHeaderLine)},
 		{"--max-message-size", float64(s.MaxMessageSize)}, {"--max-inbound-pending", float64(s.MaxInboundPending)},
+		{"--max-sessions", float64(s.MaxSessions)},
 		{"--read-header-timeout", float64(s.ReadHeaderTimeout)}, {"--connect-timeout", float64(s.ConnectTimeout)},
 	} {
 		if v.n < 0 {

@@ -85,6 +85,7 @@ func (s *security) sessionConfig(sc actors.SessionConfig) actors.SessionConfig {
 	sc.MaxSubscriptions = s.cfg.MaxSubscriptions
 	sc.ConnectTimeout = s.cfg.ConnectTimeout
 	sc.MaxInboundPending = s.cfg.MaxInboundPending
+	sc.MaxSessions = s.cfg.MaxSessions
 	sc.Limits = stomp.Limits{MaxFrameSize: s.cfg.MaxFrameSize, MaxHeaders: s.cfg.MaxFrameHeaders, MaxLineSize: s.cfg.MaxHeaderLine}
 	return sc
 }

@@ -70,8 +70,33 @@ func (h *Handler) getOrCreate(id, transport, remote string) *session {
 	h.mu.Unlock()
 	s.actor = h.sessions.Open(s)
 	close(s.ready)
+	if s.refuse() {
+		// Closed at once (too many sessions, or shutting down): it answers
+		// the requests that already hold it with its close frame alone (a
+		// session that never opened), and is not kept, so that invented
+		// session ids cannot pile sessions up.
+		h.mu.Lock()
+		if h.polled[id] == s {
+			delete(h.polled, id)
+		}
+		h.mu.Unlock()
+		return s
+	}
 	h.cfg.Log.Debug().Str("session", id).Str("transport", transport).Str("remote", remote).Msg("sockjs session opened")
 	return s
+}
+
+// refuse reports whether the session was closed before its open frame
+// went out; if so, it will not send one (sockjs-client takes a close frame
+// as the first frame: its onclose gets the code and reason).
+func (s *session) refuse() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closeFrame != nil && !s.opened {
+		s.opened = true
+		return true
+	}
+	return false
 }
 
 func (h *Handler) lookup(id string) *session {
