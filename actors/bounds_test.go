@@ -29,7 +29,7 @@ func mailboxOf(sys *System, path string) int {
 // resumes every admitted request is answered and admission is free again.
 func TestIngestAdmittedBeforeTheMailbox(t *testing.T) {
 	sys := startFaultSystem(t, func(c *Config) { c.MaxPendingEvents = 10 })
-	mustArm(t, sys, Fault{Actor: KindIngest, Fault: FaultStall, Message: "ingestRequest"})
+	mustArm(t, sys, Fault{Actor: string(KindIngest), Fault: FaultStall, Message: "ingestRequest"})
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 10)
@@ -72,7 +72,7 @@ func TestIngestAdmittedBeforeTheMailbox(t *testing.T) {
 // actor that failed are answered ErrRestarting and no longer count.
 func TestIngestRestartReleasesAdmission(t *testing.T) {
 	sys := startFaultSystem(t, func(c *Config) { c.MaxPendingEvents = 10 })
-	mustArm(t, sys, Fault{Actor: KindIngest, Fault: FaultPanic, Message: "ingestRequest"})
+	mustArm(t, sys, Fault{Actor: string(KindIngest), Fault: FaultPanic, Message: "ingestRequest"})
 	if _, err := sys.Ingest(context.Background(), newEvents(4, "crash")); !errors.Is(err, ErrRestarting) {
 		t.Fatalf("err = %v, want ErrRestarting", err)
 	}
@@ -86,7 +86,7 @@ func TestIngestRestartReleasesAdmission(t *testing.T) {
 func TestTicksCoalesceWhileTheAggregatorStalls(t *testing.T) {
 	sys := startFaultSystem(t, nil) // a tick every 50 ms
 	waitFor(t, "a first snapshot", func() bool { return sys.Latest() != nil })
-	mustArm(t, sys, Fault{Actor: KindAggregator, Fault: FaultStall, Message: "Tick"})
+	mustArm(t, sys, Fault{Actor: string(KindAggregator), Fault: FaultStall, Message: "Tick"})
 	base := sys.ticksCoalesced.Load()
 	waitFor(t, "ten coalesced beats", func() bool { return sys.ticksCoalesced.Load() >= base+10 })
 	if n := mailboxOf(sys, "aggregator"); n > 1 {

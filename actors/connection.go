@@ -127,6 +127,7 @@ func (c *connectionActor) Receive(ctx actor.Context) {
 			return // its siblings' writes fail too once the session is closed
 		}
 		c.log.Warn().Str("subscription", msg.subscription).Msg("slow consumer")
+		c.sys.metrics.SlowClientDropped()
 		c.closeWith(ctx, closePolicy, reasonSlowConsumer)
 	case *heartBeatSend:
 		c.sendHeartBeat(ctx)
@@ -170,6 +171,7 @@ func (c *connectionActor) started(ctx actor.Context) {
 		c.credential = cc.Credential()
 	}
 	c.authorized = c.cfg.Authorize == nil
+	c.sys.reg.update(c.self.Id, func(e *actorEntry) { e.transport = c.conn.Transport() })
 	c.log.Debug().Msg("session opened")
 }
 
@@ -487,14 +489,14 @@ func (c *connectionActor) subscribe(ctx actor.Context, id, dest string) *failure
 	// A restarted subscription starts its sequence again, so each
 	// incarnation gets its own message-id prefix: ids never repeat.
 	var incarnation atomic.Int64
-	props := actor.PropsFromProducer(func() actor.Actor {
+	p := props(KindSubscription, func() actor.Actor {
 		s := proto
 		if k := incarnation.Add(1) - 1; k > 0 {
 			s.idPrefix = c.sessionID + "-" + n + "." + strconv.FormatInt(k, 10) + "-"
 		}
 		return &s
 	}, c.sys.pushProps()...)
-	pid, err := ctx.SpawnNamed(props, "sub-"+n)
+	pid, err := ctx.SpawnNamed(p, "sub-"+n)
 	if err != nil {
 		c.log.Error().Err(err).Msg("spawn subscription actor")
 		return &failure{code: closeInternal, message: "internal error", detail: "cannot subscribe"}

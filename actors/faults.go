@@ -88,9 +88,9 @@ type armedFault struct {
 // targets reports whether the fault aims at the actor at path: by kind
 // when Actor is a kind name ("aggregator" is the aggregator alone, not its
 // windows), else by path prefix.
-func (a *armedFault) targets(path string) bool {
+func (a *armedFault) targets(kind Kind, path string) bool {
 	if a.byKind {
-		return kindOf(path) == a.Actor
+		return string(kind) == a.Actor
 	}
 	return isPrefixPath(path, a.Actor)
 }
@@ -185,9 +185,9 @@ func (f *Faults) intercept(ctx actor.ReceiverContext, env *actor.MessageEnvelope
 	if cur == nil {
 		return true
 	}
-	id := ctx.Self().Id
+	id, kind := ctx.Self().Id, kindOf(ctx.Actor())
 	for _, a := range *cur {
-		if !a.targets(id) {
+		if !a.targets(kind, id) {
 			continue
 		}
 		if a.Message != "" && a.Message != typeName(env.Message) {
@@ -250,9 +250,10 @@ func (a faultyAppender) Append(recs []event.Record) error {
 }
 
 func isKind(name string) bool {
-	switch name {
-	case KindIngest, KindAggregator, KindWindow, KindScheduler, KindTopic, KindSessions, KindConnection, KindSubscription:
-		return true
+	for _, k := range kinds {
+		if string(k) == name {
+			return true
+		}
 	}
 	return false
 }

@@ -26,22 +26,31 @@ type registry struct {
 }
 
 type actorEntry struct {
-	pid          *actor.PID
-	kind         string
-	mailbox      actor.Mailbox
-	restarts     int
-	incarnations int
-	stack        string // of the last panic, until the supervisor takes it
-	transport    string // connections: the client's transport
-	slowCounted  bool   // connections: counted once as a slow client
+	pid       *actor.PID
+	kind      Kind
+	mailbox   actor.Mailbox
+	restarts  int
+	stack     string // of the last panic, until the supervisor takes it
+	transport string // connections: the client's transport
 }
 
 func newRegistry() *registry { return &registry{actors: make(map[string]*actorEntry)} }
 
-func (r *registry) add(pid *actor.PID, mb actor.Mailbox) {
+func (r *registry) add(pid *actor.PID, kind Kind, mb actor.Mailbox) {
 	r.mu.Lock()
-	r.actors[pid.Id] = &actorEntry{pid: pid, kind: kindOf(pid.Id), mailbox: mb}
+	r.actors[pid.Id] = &actorEntry{pid: pid, kind: kind, mailbox: mb}
 	r.mu.Unlock()
+}
+
+// kind is the kind the actor at path was spawned as (KindOther when it is
+// not in the tree).
+func (r *registry) kind(path string) Kind {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.actors[path]; ok {
+		return e.kind
+	}
+	return KindOther
 }
 
 func (r *registry) remove(id string) {
@@ -51,6 +60,9 @@ func (r *registry) remove(id string) {
 }
 
 func (r *registry) update(id string, f func(*actorEntry)) {
+	if r == nil {
+		return // a bare test system keeps no registry
+	}
 	r.mu.Lock()
 	if e, ok := r.actors[id]; ok {
 		f(e)
@@ -66,7 +78,10 @@ func (r *registry) takeStack(id string) (stack string) {
 }
 
 // pids returns the running actors of one kind.
-func (r *registry) pids(kind string) []*actor.PID {
+func (r *registry) pids(kind Kind) []*actor.PID {
+	if r == nil {
+		return nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var res []*actor.PID
@@ -93,10 +108,32 @@ type trackedMailbox struct {
 }
 
 func (m *trackedMailbox) RegisterHandlers(inv actor.MessageInvoker, d actor.Dispatcher) {
-	if c, ok := inv.(interface{ Self() *actor.PID }); ok && c.Self() != nil {
-		m.reg.add(c.Self(), m.Mailbox)
+	if c, ok := inv.(actor.Context); ok && c.Self() != nil {
+		m.reg.add(c.Self(), kindOf(c.Actor()), m.Mailbox)
 	}
 	m.Mailbox.RegisterHandlers(inv, d)
+}
+
+// kinded is an actor of the tree as protoactor holds it: the actor and the
+// kind it was spawned as. props makes every one.
+type kinded struct {
+	actor.Actor
+	kind Kind
+}
+
+// props describes an actor of the tree: kind, set here where it is
+// spawned, picks its supervision policy and names it everywhere; produce
+// makes each incarnation.
+func props(kind Kind, produce func() actor.Actor, opts ...actor.PropsOption) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &kinded{Actor: produce(), kind: kind} }, opts...)
+}
+
+// kindOf is the kind an actor was spawned as.
+func kindOf(a actor.Actor) Kind {
+	if k, ok := a.(*kinded); ok {
+		return k.kind
+	}
+	return KindOther
 }
 
 // instrument is the spawn middleware of the root context and of every
@@ -125,17 +162,8 @@ func (s *System) receive(next actor.ReceiverFunc) actor.ReceiverFunc {
 				panic(v) // on to the mailbox, which hands it to the supervisor
 			}
 		}()
-		switch env.Message.(type) {
-		case *actor.Started:
-			s.onStarted(ctx)
-		case *actor.Stopped:
+		if _, ok := env.Message.(*actor.Stopped); ok {
 			defer s.reg.remove(ctx.Self().Id)
-		case *slowConsumer:
-			first := false
-			s.reg.update(ctx.Self().Id, func(e *actorEntry) { first, e.slowCounted = !e.slowCounted, true })
-			if first {
-				s.metrics.SlowClientDropped()
-			}
 		}
 		if s.debugLog {
 			id := ctx.Self().Id
@@ -148,31 +176,10 @@ func (s *System) receive(next actor.ReceiverFunc) actor.ReceiverFunc {
 	}
 }
 
-// onStarted runs before an actor's own Started: it counts incarnations and
-// runs the recovery hooks that need the live tree.
-func (s *System) onStarted(ctx actor.ReceiverContext) {
-	id := ctx.Self().Id
-	incarnation := 0
-	s.reg.update(id, func(e *actorEntry) {
-		e.incarnations++
-		incarnation = e.incarnations
-		if c, ok := ctx.Actor().(*connectionActor); ok && c.conn != nil {
-			e.transport = c.conn.Transport()
-		}
-	})
-	// A restarted topic starts with no subscribers: every live
-	// subscription registers again (each registration is idempotent).
-	if incarnation > 1 && kindOf(id) == KindTopic {
-		for _, pid := range s.reg.pids(KindSubscription) {
-			s.root.Send(pid, &resubscribe{})
-		}
-	}
-}
-
 // ActorNode is one actor of the live tree (GET /api/v1/system/actors).
 type ActorNode struct {
 	Path     string       `json:"path"`
-	Kind     string       `json:"kind"`
+	Kind     Kind         `json:"kind"`
 	Mailbox  int          `json:"mailbox"`
 	Restarts int          `json:"restarts"`
 	Children []*ActorNode `json:"children"`
@@ -181,7 +188,7 @@ type ActorNode struct {
 // ActorTree returns the live supervision tree: the root with its running
 // actors, each with its mailbox length and restart count.
 func (s *System) ActorTree() *ActorNode {
-	root := &ActorNode{Path: KindRoot, Kind: KindRoot, Children: []*ActorNode{}}
+	root := &ActorNode{Path: string(KindRoot), Kind: KindRoot, Children: []*ActorNode{}}
 	s.reg.mu.Lock()
 	nodes := make(map[string]*ActorNode, len(s.reg.actors))
 	for id, e := range s.reg.actors {
@@ -194,7 +201,7 @@ func (s *System) ActorTree() *ActorNode {
 	s.reg.mu.Unlock()
 	for id, n := range nodes {
 		parent := root
-		if p := parentOf(id); p != KindRoot {
+		if p := parentOf(id); p != string(KindRoot) {
 			if pn, ok := nodes[p]; ok {
 				parent = pn
 			}

@@ -46,10 +46,10 @@ func (m *ingestRequest) answer(res ingestResult) {
 	if !m.answered.CompareAndSwap(false, true) {
 		return
 	}
-	m.reply <- res
 	if m.adm != nil {
-		m.adm.release(m.cost)
+		m.adm.release(m.cost) // first: a caller that got its answer may ingest again at once
 	}
+	m.reply <- res
 }
 
 // ingestResult answers an ingestRequest: the events as stamped and journaled,

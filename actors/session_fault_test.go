@@ -49,7 +49,7 @@ func TestConnectionPanicClosesOnlyThatClient(t *testing.T) {
 	ev := waitDecision(t, sys, "the connection's stop", func(e SupervisionEvent) bool {
 		return e.Actor == "sessions/conn-1" && e.Directive == "stop"
 	})
-	if ev.Parent != KindSessions || ev.Kind != KindConnection {
+	if ev.Parent != string(KindSessions) || ev.Kind != KindConnection {
 		t.Fatalf("decision = %+v", ev)
 	}
 	waitMore(t, c2, "b", 3)
@@ -116,7 +116,7 @@ func TestTopicRestartKeepsSubscribers(t *testing.T) {
 	c1, s1 := openStomp(t, sys)
 	s1.Receive(subscribeFrame("t"))
 	waitMore(t, c1, "t", 1)
-	mustArm(t, sys, Fault{Actor: KindTopic, Fault: FaultPanic, Message: "SnapshotReady"})
-	waitDecision(t, sys, "the topic's restart", func(e SupervisionEvent) bool { return e.Actor == KindTopic })
+	mustArm(t, sys, Fault{Actor: string(KindTopic), Fault: FaultPanic, Message: "SnapshotReady"})
+	waitDecision(t, sys, "the topic's restart", func(e SupervisionEvent) bool { return e.Actor == string(KindTopic) })
 	waitMore(t, c1, "t", 2)
 }

@@ -54,10 +54,10 @@ func newSessions(s *System) (Sessions, error) {
 	stopOnFailure := actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive {
 		return actor.StopDirective
 	})
-	props := actor.PropsFromProducer(func() actor.Actor {
+	p := props(KindSessions, func() actor.Actor {
 		return &sessionManagerActor{m: m}
 	}, actor.WithSupervisor(stopOnFailure))
-	pid, err := s.root.SpawnNamed(props, "sessions")
+	pid, err := s.root.SpawnNamed(p, "sessions")
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (a *sessionManagerActor) Receive(ctx actor.Context) {
 		a.next++
 		c := &connectionActor{sys: a.m.sys, cfg: &a.m.cfg, draining: &a.m.draining, conn: msg.conn, sessionID: newSessionID(),
 			pending: new(atomic.Int64), release: msg.release}
-		pid, err := ctx.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return c }, a.m.sys.pushProps()...), "conn-"+strconv.FormatUint(a.next, 10))
+		pid, err := ctx.SpawnNamed(props(KindConnection, func() actor.Actor { return c }, a.m.sys.pushProps()...), "conn-"+strconv.FormatUint(a.next, 10))
 		if err != nil {
 			a.log.Error().Err(err).Msg("spawn connection actor")
 			c.release()

@@ -58,26 +58,35 @@ type policy struct {
 	exhausted actor.Directive
 }
 
-// Actor kinds, as named in logs, metrics and GET /api/v1/system/actors.
+// Kind is what an actor is, given where it is spawned (see props): it
+// picks the actor's supervision policy and names it in logs, metrics,
+// fault targets and GET /api/v1/system/actors.
+type Kind string
+
+// Actor kinds.
 const (
-	KindRoot         = "root"
-	KindIngest       = "ingest"
-	KindAggregator   = "aggregator"
-	KindWindow       = "window"
-	KindScheduler    = "scheduler"
-	KindTopic        = "topic"
-	KindSessions     = "sessions"
-	KindConnection   = "connection"
-	KindSubscription = "subscription"
-	KindOther        = "other"
+	KindRoot         Kind = "root"
+	KindIngest       Kind = "ingest"
+	KindAggregator   Kind = "aggregator"
+	KindWindow       Kind = "window"
+	KindScheduler    Kind = "scheduler"
+	KindTopic        Kind = "topic"
+	KindSessions     Kind = "sessions"
+	KindConnection   Kind = "connection"
+	KindSubscription Kind = "subscription"
+	KindOther        Kind = "other"
 )
 
-func defaultPolicies() map[string]policy {
+// kinds are the kinds of the tree's actors (KindRoot is the guardian,
+// KindOther what was spawned without props).
+var kinds = []Kind{KindIngest, KindAggregator, KindWindow, KindScheduler, KindTopic, KindSessions, KindConnection, KindSubscription}
+
+func defaultPolicies() map[Kind]policy {
 	top := func(initial, max time.Duration) policy {
 		return policy{RestartPolicy: RestartPolicy{MaxRestarts: -1, Within: time.Minute, InitialBackoff: initial, MaxBackoff: max},
 			exhausted: actor.RestartDirective}
 	}
-	return map[string]policy{
+	return map[Kind]policy{
 		KindIngest:     top(10*time.Millisecond, time.Second),
 		KindAggregator: top(50*time.Millisecond, 2*time.Second),
 		KindScheduler:  top(10*time.Millisecond, time.Second),
@@ -116,7 +125,7 @@ type SupervisionEvent struct {
 	At        time.Time
 	Actor     string // the failed child's path
 	Parent    string // its supervisor's path ("root" for top-level actors)
-	Kind      string
+	Kind      Kind
 	Reason    string
 	Directive string // "restart", "stop" or "escalate"
 	// Restarts is the number of failures of this child within its policy's
@@ -151,7 +160,7 @@ func (e *EscalatedFailure) Error() string {
 // panic catcher recorded.
 type supervisor struct {
 	sys      *System
-	policies map[string]policy
+	policies map[Kind]policy
 
 	mu       sync.Mutex
 	pending  map[*time.Timer]func() // restarts waiting out their backoff
@@ -161,7 +170,7 @@ type supervisor struct {
 
 const eventRing = 256
 
-func newSupervisor(s *System, overrides map[string]RestartPolicy) *supervisor {
+func newSupervisor(s *System, overrides map[Kind]RestartPolicy) *supervisor {
 	ps := defaultPolicies()
 	for kind, o := range overrides {
 		p := ps[kind]
@@ -182,7 +191,7 @@ func newSupervisor(s *System, overrides map[string]RestartPolicy) *supervisor {
 	return &supervisor{sys: s, policies: ps, pending: make(map[*time.Timer]func())}
 }
 
-func (sv *supervisor) policy(kind string) policy {
+func (sv *supervisor) policy(kind Kind) policy {
 	if p, ok := sv.policies[kind]; ok {
 		return p
 	}
@@ -192,7 +201,7 @@ func (sv *supervisor) policy(kind string) policy {
 // HandleFailure implements actor.SupervisorStrategy.
 func (sv *supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID,
 	rs *actor.RestartStatistics, reason any, message any) {
-	kind := kindOf(child.Id)
+	kind := sv.sys.reg.kind(child.Id)
 	p := sv.policy(kind)
 	msg := actor.UnwrapEnvelopeMessage(message)
 	topLevel := !strings.Contains(child.Id, "/")
@@ -232,7 +241,7 @@ func (sv *supervisor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, 
 		sup.EscalateFailure(&EscalatedFailure{From: child.Id, Reason: reason, Stack: stack}, message)
 	default:
 		sv.sys.reg.restarted(child.Id)
-		sv.sys.metrics.ActorRestarted(kind)
+		sv.sys.metrics.ActorRestarted(string(kind))
 		sv.after(delay, func() { sup.RestartChildren(child) })
 	}
 }
@@ -278,7 +287,7 @@ func (sv *supervisor) stop() {
 	}
 }
 
-func (sv *supervisor) record(child *actor.PID, kind string, reason any, d actor.Directive, n int, delay time.Duration, msg any, stack string) {
+func (sv *supervisor) record(child *actor.PID, kind Kind, reason any, d actor.Directive, n int, delay time.Duration, msg any, stack string) {
 	ev := SupervisionEvent{At: time.Now(), Actor: child.Id, Parent: parentOf(child.Id), Kind: kind,
 		Reason: fmt.Sprint(reason), Directive: directiveName(d), Restarts: n, Backoff: delay, MsgType: typeName(msg)}
 	sv.mu.Lock()
@@ -288,7 +297,7 @@ func (sv *supervisor) record(child *actor.PID, kind string, reason any, d actor.
 	}
 	sv.events = append(sv.events, ev)
 	sv.mu.Unlock()
-	sv.sys.log.Warn().Str("actor", ev.Actor).Str("parent", ev.Parent).Str("kind", kind).
+	sv.sys.log.Warn().Str("actor", ev.Actor).Str("parent", ev.Parent).Str("kind", string(kind)).
 		Str("reason", ev.Reason).Str("directive", ev.Directive).Int("restarts", n).
 		Dur("backoff", delay).Str("msg_type", ev.MsgType).Str("stack", stack).Msg("supervision decision")
 	sv.sys.as.EventStream.Publish(&actor.SupervisorEvent{Child: child, Reason: reason, Directive: d})
@@ -318,31 +327,13 @@ func directiveName(d actor.Directive) string {
 	return d.String()
 }
 
-// kindOf names an actor's kind from its path: the last segment, up to its
-// first '-' (window-1m → window, conn-3 → connection, sub-1 → subscription).
-func kindOf(path string) string {
-	name := path[strings.LastIndexByte(path, '/')+1:]
-	if i := strings.IndexByte(name, '-'); i >= 0 {
-		name = name[:i]
-	}
-	switch name {
-	case "conn":
-		return KindConnection
-	case "sub":
-		return KindSubscription
-	case KindIngest, KindAggregator, KindWindow, KindScheduler, KindTopic, KindSessions:
-		return name
-	}
-	return KindOther
-}
-
 // parentOf is the path of an actor's supervisor ("root" for top-level ones,
 // whose protoactor parent is the guardian).
 func parentOf(path string) string {
 	if i := strings.LastIndexByte(path, '/'); i >= 0 {
 		return path[:i]
 	}
-	return KindRoot
+	return string(KindRoot)
 }
 
 // typeName is a message's type without the package ("applyBatch").

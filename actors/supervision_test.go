@@ -141,7 +141,7 @@ func TestAggregatorPanicKeepsEveryAcceptedEvent(t *testing.T) {
 	t.Parallel()
 	sys := startFaultSystem(t, nil)
 	mustIngest(t, sys, 4, "warm")
-	mustArm(t, sys, Fault{Actor: KindAggregator, Fault: FaultPanic, Message: "applyBatch", After: 3})
+	mustArm(t, sys, Fault{Actor: string(KindAggregator), Fault: FaultPanic, Message: "applyBatch", After: 3})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	accepted := 4
@@ -165,7 +165,7 @@ func TestAggregatorPanicKeepsEveryAcceptedEvent(t *testing.T) {
 	ev := waitDecision(t, sys, "the aggregator's restart", func(e SupervisionEvent) bool {
 		return e.Actor == "aggregator" && e.Directive == "restart"
 	})
-	if ev.Parent != KindRoot || ev.MsgType != "applyBatch" {
+	if ev.Parent != string(KindRoot) || ev.MsgType != "applyBatch" {
 		t.Fatalf("decision = %+v", ev)
 	}
 	waitSnapshot(t, sys, "every accepted event", func(s *snapshots.Snapshot) bool {
@@ -187,11 +187,11 @@ func TestIngestPanicAnswersEveryRequest(t *testing.T) {
 	t.Parallel()
 	sys := startFaultSystem(t, nil)
 	first := mustIngest(t, sys, 2, "a")
-	mustArm(t, sys, Fault{Actor: KindIngest, Fault: FaultPanic, Message: "ingestRequest"})
+	mustArm(t, sys, Fault{Actor: string(KindIngest), Fault: FaultPanic, Message: "ingestRequest"})
 	if _, err := sys.Ingest(context.Background(), newEvents(3, "refused")); !errors.Is(err, ErrRestarting) {
 		t.Fatalf("ingest on a failing actor: err = %v, want ErrRestarting", err)
 	}
-	mustArm(t, sys, Fault{Actor: KindIngest, Fault: FaultPanic, Message: "commitDone"})
+	mustArm(t, sys, Fault{Actor: string(KindIngest), Fault: FaultPanic, Message: "commitDone"})
 	durable := mustIngest(t, sys, 4, "b")
 	later := mustIngest(t, sys, 1, "c")
 	ids := append(append(first, durable...), later...)
@@ -201,7 +201,7 @@ func TestIngestPanicAnswersEveryRequest(t *testing.T) {
 		}
 	}
 	waitDecision(t, sys, "two ingest restarts", func(e SupervisionEvent) bool {
-		return e.Actor == KindIngest && e.MsgType == "commitDone"
+		return e.Actor == string(KindIngest) && e.MsgType == "commitDone"
 	})
 	s := waitSnapshot(t, sys, "7 events", func(s *snapshots.Snapshot) bool { return total(s) == 7 })
 	if _, ok := s.Metrics.EventsByType["refused"]; ok {
@@ -259,20 +259,20 @@ func TestRestartStormCapsAndEscalates(t *testing.T) {
 	t.Parallel()
 	windowCap, aggCap := 40*time.Millisecond, 60*time.Millisecond
 	sys := startFaultSystem(t, func(c *Config) {
-		c.Supervision = map[string]RestartPolicy{
+		c.Supervision = map[Kind]RestartPolicy{
 			KindWindow:     {MaxRestarts: 3, Within: 10 * time.Second, InitialBackoff: 5 * time.Millisecond, MaxBackoff: windowCap},
 			KindAggregator: {InitialBackoff: 5 * time.Millisecond, MaxBackoff: aggCap},
 		}
 	})
 	mustIngest(t, sys, 6, "before")
 	waitSnapshot(t, sys, "6 events", func(s *snapshots.Snapshot) bool { return total(s) == 6 })
-	mustArm(t, sys, Fault{Actor: KindWindow, Fault: FaultPanic, Count: -1})
+	mustArm(t, sys, Fault{Actor: string(KindWindow), Fault: FaultPanic, Count: -1})
 
 	waitDecision(t, sys, "a window escalating", func(e SupervisionEvent) bool {
 		return e.Kind == KindWindow && e.Directive == "escalate" && e.Restarts == 4
 	})
 	waitDecision(t, sys, "the aggregator at its capped backoff", func(e SupervisionEvent) bool {
-		return e.Actor == KindAggregator && e.Restarts >= 5
+		return e.Actor == string(KindAggregator) && e.Restarts >= 5
 	})
 	for _, e := range sys.SupervisionEvents() {
 		switch {
@@ -294,7 +294,7 @@ func TestRestartStormCapsAndEscalates(t *testing.T) {
 	})
 	waitFor(t, "the aggregator with its windows in the tree", func() bool {
 		for _, n := range sys.ActorTree().Children {
-			if n.Path == KindAggregator {
+			if n.Path == string(KindAggregator) {
 				return len(n.Children) == len(snapshots.StandardWindows()) && n.Restarts >= 5
 			}
 		}
@@ -374,7 +374,7 @@ func TestAggregatorRestartClearsTheBacklog(t *testing.T) {
 	sys := startFaultSystem(t, nil)
 	mustIngest(t, sys, 4, "warm")
 	waitFor(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
-	mustArm(t, sys, Fault{Actor: KindAggregator, Fault: FaultPanic, Message: "applyBatch"})
+	mustArm(t, sys, Fault{Actor: string(KindAggregator), Fault: FaultPanic, Message: "applyBatch"})
 	mustIngest(t, sys, 5, "crash")
 	waitDecision(t, sys, "the aggregator's restart", func(e SupervisionEvent) bool {
 		return e.Actor == "aggregator" && e.Directive == "restart"

@@ -45,7 +45,7 @@ type Config struct {
 	Metrics *telemetry.Metrics
 	// Supervision overrides restart policies by actor kind (KindWindow,
 	// ...); zero fields keep the kind's default (see supervision.go).
-	Supervision map[string]RestartPolicy
+	Supervision map[Kind]RestartPolicy
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
 }
@@ -137,7 +137,12 @@ func Start(cfg Config) (*System, error) {
 		debugLog: cfg.Log.Debug().Enabled(), reg: newRegistry()}
 	s.journalErr.Store("")
 	s.sup = newSupervisor(s, cfg.Supervision)
-	s.metrics.DeclareKinds(KindIngest, KindAggregator, KindWindow, KindScheduler, KindTopic, KindSessions, KindSubscription)
+	for _, k := range kinds {
+		if defaultPolicies()[k].stop {
+			continue // stopped, never restarted
+		}
+		s.metrics.DeclareKinds(string(k))
+	}
 	s.faults = newFaults(s)
 
 	specs := snapshots.StandardWindows()
@@ -159,7 +164,7 @@ func Start(cfg Config) (*System, error) {
 	// recovered here (a restarted aggregator recovers its own).
 	var firstAgg atomic.Pointer[recovered]
 	firstAgg.Store(rec)
-	aggProps := actor.PropsFromProducer(func() actor.Actor {
+	aggProps := props(KindAggregator, func() actor.Actor {
 		a := &aggregatorActor{sys: s, specs: specs}
 		if r := firstAgg.Swap(nil); r != nil {
 			a.totals, a.initial, a.lastApplied = r.totals, r.windows, r.lastID
@@ -171,7 +176,7 @@ func Start(cfg Config) (*System, error) {
 	}
 	carry := &ingestCarry{lastID: rec.lastID}
 	journalW := faultyAppender{Appender: cfg.Journal, faults: s.faults}
-	ingProps := actor.PropsFromProducer(func() actor.Actor {
+	ingProps := props(KindIngest, func() actor.Actor {
 		return &ingestActor{sys: s, journal: journalW, aggregator: s.aggregator, ids: event.NewGenerator(),
 			carry: carry, maxGroup: cfg.MaxGroupEvents}
 	})
@@ -181,7 +186,7 @@ func Start(cfg Config) (*System, error) {
 	// The first snapshot is built at once, so GET /api/v1/metrics never
 	// waits for the first tick.
 	s.sendTick(cfg.Now())
-	schedProps := actor.PropsFromProducer(func() actor.Actor {
+	schedProps := props(KindScheduler, func() actor.Actor {
 		return &schedulerActor{sys: s, interval: cfg.Tick}
 	})
 	if s.scheduler, err = s.root.SpawnNamed(schedProps, "scheduler"); err != nil {

@@ -57,18 +57,22 @@ type topicSub struct {
 // spawnTopic starts the /topic/metrics actor under the root. The aggregator
 // sends it *SnapshotReady{Snapshot} once per tick.
 func spawnTopic(s *System) (*actor.PID, error) {
-	props := actor.PropsFromProducer(func() actor.Actor {
+	p := props(KindTopic, func() actor.Actor {
 		return &topicActor{sys: s, subs: make(map[string]topicSub)}
 	})
-	return s.root.SpawnNamed(props, "topic")
+	return s.root.SpawnNamed(p, "topic")
 }
 
 func (t *topicActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		t.log = actorLog(t.sys.log, ctx)
-		// A restarted topic serves the newest snapshot at once.
+		// A restarted topic serves the newest snapshot at once, and every
+		// live subscription registers with it again (none on a first start).
 		t.snap = t.sys.latest.Load()
+		for _, pid := range t.sys.reg.pids(KindSubscription) {
+			ctx.Send(pid, &resubscribe{})
+		}
 		t.log.Debug().Msg("topic started")
 	case *SnapshotReady:
 		t.sys.snapshotQueued.release()

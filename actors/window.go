@@ -35,7 +35,7 @@ type windowActor struct {
 func windowProps(sys *System, slot int, spec snapshots.WindowSpec, w *snapshots.Window, last event.ID) *actor.Props {
 	var first atomic.Pointer[snapshots.Window]
 	first.Store(w)
-	return actor.PropsFromProducer(func() actor.Actor {
+	return props(KindWindow, func() actor.Actor {
 		a := &windowActor{sys: sys, slot: slot, spec: spec}
 		if w := first.Swap(nil); w != nil {
 			a.w, a.lastApplied = w, last

@@ -55,7 +55,7 @@ type supervisionJSON struct {
 func supervisionView(evs []actors.SupervisionEvent) []supervisionJSON {
 	res := make([]supervisionJSON, len(evs))
 	for i, e := range evs {
-		res[i] = supervisionJSON{At: e.At.UTC().Format(time.RFC3339Nano), Actor: e.Actor, Parent: e.Parent, Kind: e.Kind,
+		res[i] = supervisionJSON{At: e.At.UTC().Format(time.RFC3339Nano), Actor: e.Actor, Parent: e.Parent, Kind: string(e.Kind),
 			Reason: e.Reason, Directive: e.Directive, Restarts: e.Restarts, BackoffMs: e.Backoff.Milliseconds(), MsgType: e.MsgType}
 	}
 	return res
