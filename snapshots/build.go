@@ -158,18 +158,11 @@ func latencyMetrics(t *Totals) Latency {
 	if l.count == 0 {
 		return Latency{}
 	}
-	var q [3]float64
-	for i, p := range [...]float64{0.5, 0.95, 0.99} {
-		if v, err := l.sketch.GetValueAtQuantile(p); err == nil {
-			// The sketch answers within 1%; keep it within the exact range.
-			q[i] = min(max(v, l.min), l.max)
-		}
-	}
 	return Latency{
 		AvgLatency: round2(l.sum / float64(l.count)),
-		P50:        round2(q[0]),
-		P95:        round2(q[1]),
-		P99:        round2(q[2]),
+		P50:        round2(l.quantile(0.50)),
+		P95:        round2(l.quantile(0.95)),
+		P99:        round2(l.quantile(0.99)),
 		MinLatency: round2(l.min),
 		MaxLatency: round2(l.max),
 	}

@@ -86,9 +86,11 @@ func TestBuildKnownEvents(t *testing.T) {
 
 	equal(t, "min", m.LatencyMetrics.MinLatency, 20)
 	equal(t, "max", m.LatencyMetrics.MaxLatency, 6000)
+	// Nearest rank of {20, 100, 300, 6000}: p50 is the 2nd value, p95 and
+	// p99 the 4th (ceil(0.95·4) = 4), the exact max.
 	within(t, "p50", m.LatencyMetrics.P50, 100, 0.01)
-	// DDSketch's rank is q*(n-1): of {20, 100, 300, 6000}, p99 is 300.
-	within(t, "p99", m.LatencyMetrics.P99, 300, 0.01)
+	equal(t, "p95", m.LatencyMetrics.P95, 6000)
+	equal(t, "p99", m.LatencyMetrics.P99, 6000)
 	equal(t, "performance", m.Performance, m.LatencyMetrics)
 
 	equal(t, "totalErrors", m.ErrorMetrics.TotalErrors, 2)
@@ -106,10 +108,15 @@ func TestBuildKnownEvents(t *testing.T) {
 	equal(t, "fastest[0]", m.TopEvents.Fastest[0].Type, "click")
 	equal(t, "slowest[0]", m.TopEvents.Slowest[0].Type, "pay")
 
-	// 2 of 6 errors: critical error rate; p95 is 300: no latency anomaly.
-	equal(t, "anomalies", len(m.Anomalies), 1)
+	// 2 of 6 errors: critical error rate; the 5-minute p95 of the same four
+	// latencies is 6000 (> 5000): critical latency.
+	if len(m.Anomalies) != 2 {
+		t.Fatalf("anomalies = %+v, want high_error_rate and high_latency", m.Anomalies)
+	}
 	equal(t, "anomaly", m.Anomalies[0].Type+"/"+m.Anomalies[0].Severity, AnomalyHighErrorRate+"/critical")
 	equal(t, "anomaly value", m.Anomalies[0].CurrentValue, 33.33)
+	equal(t, "latency anomaly", m.Anomalies[1].Type+"/"+m.Anomalies[1].Severity, AnomalyHighLatency+"/critical")
+	equal(t, "latency anomaly value", m.Anomalies[1].CurrentValue, 6000)
 
 	var back Metrics
 	if err := json.Unmarshal(s.JSON, &back); err != nil {

@@ -17,7 +17,7 @@ const (
 	totalsMagic   = 'T'
 	totalsVersion = 1
 	windowMagic   = 'W'
-	windowVersion = 1
+	windowVersion = 2 // 2: each second's exact latency min and max
 
 	maxCheckpointKeys = 1 << 26 // sanity bound on any decoded collection
 )
@@ -114,7 +114,7 @@ func (t *Totals) UnmarshalBinary(b []byte) error {
 	}
 	n := NewTotals(cfg)
 	d := &decoder{buf: b}
-	d.header(totalsMagic, totalsVersion)
+	d.header(totalsMagic, totalsVersion, totalsVersion)
 	n.total = d.uvarint()
 	n.errors = d.uvarint()
 	for i := range n.bySeverity {
@@ -166,7 +166,7 @@ func (t *Totals) UnmarshalBinary(b []byte) error {
 }
 
 // MarshalBinary writes the window's spec and full state: per-second counts,
-// errors and latency bins, and the user sketches.
+// errors, latency bins and exact latency min and max, and the user sketches.
 func (w *Window) MarshalBinary() ([]byte, error) {
 	e := &encoder{buf: make([]byte, 0, 64+2*len(w.counts))}
 	e.header(windowMagic, windowVersion)
@@ -191,6 +191,10 @@ func (w *Window) MarshalBinary() ([]byte, error) {
 				e.varint(int64(bin))
 				e.uvarint(uint64(m[bin]))
 			}
+			if len(m) > 0 {
+				e.float(w.lat.lo[i])
+				e.float(w.lat.hi[i])
+			}
 		}
 	}
 	if r := w.users; r != nil {
@@ -209,12 +213,14 @@ func (w *Window) MarshalBinary() ([]byte, error) {
 	return e.buf, nil
 }
 
-// UnmarshalBinary restores what MarshalBinary wrote. A window made by
-// NewWindow only accepts a checkpoint of the same spec; a zero Window takes
-// the checkpoint's. On error the receiver is unchanged.
+// UnmarshalBinary restores what MarshalBinary wrote, or version 1 of it
+// (without each second's latency min and max, which then read as the values
+// of its lowest and highest bins: within 1%, as version 1's percentiles were).
+// A window made by NewWindow only accepts a checkpoint of the same spec; a
+// zero Window takes the checkpoint's. On error the receiver is unchanged.
 func (w *Window) UnmarshalBinary(b []byte) error {
 	d := &decoder{buf: b}
-	d.header(windowMagic, windowVersion)
+	version := d.header(windowMagic, 1, windowVersion)
 	spec := WindowSpec{Name: d.str(), Size: time.Duration(d.varint())}
 	if d.err == nil && w.secs != 0 && spec != w.spec {
 		d.fail("window %q/%v, want %q/%v", spec.Name, spec.Size, w.spec.Name, w.spec.Size)
@@ -242,10 +248,15 @@ func (w *Window) UnmarshalBinary(b []byte) error {
 				n.errs[i] = uint32(c)
 				n.errSum += c
 				bins := d.count(uint64(len(n.lat.hist)))
+				lowBin, highBin := int64(windowLatHi), int64(windowLatLo)
 				for range bins {
 					bin, c := d.varint(), d.uvarint()
 					if bin < int64(windowLatLo) || bin > int64(windowLatHi) {
 						d.fail("latency bin %d", bin)
+						break
+					}
+					if c == 0 {
+						d.fail("latency bin %d: empty", bin)
 						break
 					}
 					if n.lat.slots[i] == nil {
@@ -254,7 +265,24 @@ func (w *Window) UnmarshalBinary(b []byte) error {
 					n.lat.slots[i][int32(bin)] = uint32(c)
 					n.lat.hist[int(bin)-windowLatLo] += c
 					n.lat.n += c
+					lowBin, highBin = min(lowBin, bin), max(highBin, bin)
 				}
+				if bins == 0 || d.err != nil {
+					continue
+				}
+				if version < 2 {
+					n.lat.lo[i] = sketchMapping.Value(int(lowBin))
+					n.lat.hi[i] = sketchMapping.Value(int(highBin))
+					continue
+				}
+				lo, hi := d.float(), d.float()
+				// The exact extremes must fall in the second's own lowest and
+				// highest bins (NaN fails validLatency).
+				if d.err == nil && (!validLatency(lo) || !validLatency(hi) || lo > hi ||
+					int64(latBin(lo)) != lowBin || int64(latBin(hi)) != highBin) {
+					d.fail("latency min %v, max %v for bins %d..%d", lo, hi, lowBin, highBin)
+				}
+				n.lat.lo[i], n.lat.hi[i] = lo, hi
 			}
 		}
 		if r := n.users; r != nil {

@@ -126,18 +126,26 @@ func (d *decoder) count(limit uint64) int {
 	return int(n)
 }
 
-// header writes or checks the magic byte and version.
+// header writes the magic byte and version.
 func (e *encoder) header(magic byte, version uint64) {
 	e.buf = append(e.buf, magic)
 	e.uvarint(version)
 }
 
-func (d *decoder) header(magic byte, version uint64) {
+// header checks the magic byte and that the version is one of oldest..newest,
+// which it returns, so a reader can keep reading the layouts it replaced.
+func (d *decoder) header(magic byte, oldest, newest uint64) uint64 {
 	if m := d.byte(); d.err == nil && m != magic {
 		d.fail("magic %#x, want %#x", m, magic)
-		return
+		return 0
 	}
-	if v := d.uvarint(); d.err == nil && v != version {
-		d.fail("%w: version %d, this build reads %d", ErrCheckpointVersion, v, version)
+	v := d.uvarint()
+	if d.err == nil && (v < oldest || v > newest) {
+		if oldest == newest {
+			d.fail("%w: version %d, this build reads %d", ErrCheckpointVersion, v, newest)
+		} else {
+			d.fail("%w: version %d, this build reads %d to %d", ErrCheckpointVersion, v, oldest, newest)
+		}
 	}
+	return v
 }

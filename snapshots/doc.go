@@ -5,9 +5,10 @@
 // Three parts, each owned by one actor and not safe for concurrent use:
 //
 //   - Totals (totals.go): everything since the first start or the last
-//     reset. Counts and per-severity counts are exact; latency quantiles
-//     come from a DDSketch (1% relative accuracy, at most 2,048 bins) next
-//     to the exact sum, count, min and max of latencies > 0. Types and
+//     reset. Counts and per-severity counts are exact; latency percentiles
+//     (nearest rank, percentile.go) come from a DDSketch (1% relative
+//     accuracy, at most 2,048 bins) next to the exact sum, count, min and
+//     max of latencies > 0, which answer the first and last rank. Types and
 //     sources are tracked individually up to Config.MaxKeys each, users
 //     up to Config.MaxUsers; the rest fold into "(other)" (types, sources)
 //     or are only counted (users). Distinct counts are exact until then, and

@@ -102,3 +102,32 @@ func BenchmarkWindowAdvance(b *testing.B) {
 		sec++
 	}
 }
+
+// BenchmarkWindowView is one tick's view of the 15-minute window (the
+// largest with a latency histogram), 100 events in each second. With one
+// latency value the p95 falls in the highest bin, the case that combines
+// the per-second exact min and max (window_latency.go).
+func BenchmarkWindowView(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		lat  func(i int) float64
+	}{
+		{"spread", func(i int) float64 { return float64(1 + i%5000) }},
+		{"one value", func(int) float64 { return 250 }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			w := NewWindow(WindowSpec{Last15Minutes, 15 * time.Minute})
+			e := ev(at(0), "t", "s", "", event.SeverityInfo, 0)
+			for i := range 900 * 100 {
+				e.ReceivedAt, e.MetaLatency, e.HasMetaLatency = at(i/100), tc.lat(i), true
+				w.Apply(e)
+			}
+			now := at(899)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				_ = w.View(now)
+			}
+		})
+	}
+}

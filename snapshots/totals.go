@@ -59,6 +59,21 @@ func (l *latencyStats) add(v float64) {
 	_ = l.sketch.Add(min(max(v, sketchMapping.MinIndexableValue()), sketchMapping.MaxIndexableValue()))
 }
 
+// quantile returns the nearest-rank percentile q (percentile.go): the value
+// of the sketch's bin holding rank ceil(q·n), the exact min or max at the
+// first or last rank. It is 0 when no latency was recorded.
+func (l *latencyStats) quantile(q float64) float64 {
+	if l.count == 0 {
+		return 0
+	}
+	k := nearestRank(q, l.count)
+	// Every latency is clamped positive on add, so the positive store holds
+	// all n; KeyAtRank(r) is the first bin whose cumulative count exceeds
+	// r, so 0-based r = k-1 is the bin holding the k-th value.
+	key := l.sketch.GetPositiveValueStore().KeyAtRank(float64(k - 1))
+	return clampRank(l.sketch.Value(key), k, l.count, l.min, l.max)
+}
+
 func (l *latencyStats) reset() {
 	l.sum, l.count, l.min, l.max = 0, 0, 0, 0
 	l.sketch.Clear()

@@ -60,7 +60,8 @@ type WindowView struct {
 	// Events in the window (exact, one-second resolution).
 	Events uint64
 	// Errors (ERROR or CRITICAL) in the window and the number and 95th
-	// percentile (ms, within 1%) of latencies > 0: windows of up to 15 min.
+	// percentile (ms, nearest rank within 1%, see percentile.go) of
+	// latencies > 0: windows of up to 15 min.
 	Errors       uint64
 	LatencyCount uint64
 	LatencyP95   float64
