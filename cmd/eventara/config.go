@@ -22,6 +22,7 @@ type config struct {
 	SockJSTestServices bool
 	Security           securityConfig // config_security.go
 	Ops                opsConfig      // config_ops.go
+	Queues             queuesConfig   // config_queues.go
 }
 
 // flagRegistrar registers flags on fs that write into c. Settings of one
@@ -110,5 +111,5 @@ func (c *config) validate() error {
 	if c.CheckpointInterval <= 0 {
 		return fmt.Errorf("--checkpoint-interval must be positive")
 	}
-	return nil
+	return c.Queues.validate()
 }

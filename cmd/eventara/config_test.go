@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"io"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +33,13 @@ func TestParseConfig(t *testing.T) {
 		{"bad env duration", nil, map[string]string{"EVENTARA_RETENTION": "soon"}, nil, "EVENTARA_RETENTION"},
 		{"zero retention", []string{"--retention", "0s"}, nil, nil, "--retention"},
 		{"stray argument", []string{"serve"}, nil, nil, "unexpected"},
+		{"queue defaults", nil, nil, func(c *config) bool {
+			q := c.Queues
+			return q.MaxPendingEvents == 200_000 && q.SessionQueueLength == 64 && q.WriteTimeout == 10*time.Second &&
+				q.SockJSHeartbeat == 25*time.Second && q.SockJSDisconnectDelay == 5*time.Second && q.StompHeartbeat == 10*time.Second
+		}, ""},
+		{"session queue length", []string{"--session-queue-length", "8"}, nil, func(c *config) bool { return c.Queues.SessionQueueLength == 8 }, ""},
+		{"zero pending events", []string{"--max-pending-events", "0"}, nil, nil, "--max-pending-events"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -59,9 +69,39 @@ func TestHelpListsEveryFlagWithItsEnvTwin(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err = %v", err)
 	}
-	for _, name := range []string{"addr", "data-dir", "log-level", "log-format", "retention", "checkpoint-interval", "shutdown-timeout", "sockjs-test-services"} {
+	// Every registered flag, whichever file registers it.
+	var names []string
+	fs := &flagSet{flag.NewFlagSet("x", flag.ContinueOnError)}
+	c := &config{}
+	for _, register := range extraFlags {
+		register(fs, c)
+	}
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	names = append(names, "addr", "data-dir", "log-level", "log-format", "retention", "checkpoint-interval", "shutdown-timeout", "sockjs-test-services")
+	for _, name := range names {
 		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("--help lacks %s or %s:\n%s", name, envName(name), out.String())
 		}
 	}
+}
+
+// TestReadmeListsEveryFlag: the README's configuration tables name every
+// flag --help lists.
+func TestReadmeListsEveryFlag(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := &flagSet{flag.NewFlagSet("x", flag.ContinueOnError)}
+	fs.SetOutput(io.Discard)
+	c := &config{}
+	for _, register := range extraFlags {
+		register(fs, c)
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if !regexp.MustCompile(`--` + regexp.QuoteMeta(f.Name) + `([^a-z-]|$)`).Match(readme) {
+			t.Errorf("README.md does not mention --%s", f.Name)
+		}
+	})
 }

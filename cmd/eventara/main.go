@@ -77,18 +77,18 @@ func serve(cfg *config, log zerolog.Logger) error {
 	}
 	defer j.Close()
 	ops := newOps(cfg.Ops)
-	sys, err := actors.Start(ops.actorsConfig(actors.Config{
+	sys, err := actors.Start(cfg.Queues.actorsConfig(ops.actorsConfig(actors.Config{
 		Log:                log.With().Str("component", "actors").Logger(),
 		Journal:            j,
 		Retention:          cfg.Retention,
 		CheckpointInterval: cfg.CheckpointInterval,
 		Sessions:           sec.sessionConfig(actors.SessionConfig{ServerName: "Eventara/" + version}),
-	}))
+	})))
 	if err != nil {
 		return fmt.Errorf("start actors: %w", err)
 	}
 	pushLog := log.With().Str("component", "push").Logger()
-	push := sockjs.NewHandler(sec.pushConfig(sockjs.Config{Prefix: "/ws", Log: pushLog}), sys.Sessions())
+	push := sockjs.NewHandler(cfg.Queues.pushConfig(sec.pushConfig(sockjs.Config{Prefix: "/ws", Log: pushLog})), sys.Sessions())
 	tcfg := sec.transportConfig(ops.transportConfig(sys, transport.Config{Log: log, Push: push, Dashboard: web.Handler()}))
 	if cfg.SockJSTestServices {
 		tcfg.TestServices = sockjs.TestServices(sockjs.Config{Log: pushLog})
