@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Load runs behind `make bench`: each starts the real binary on a free
 # loopback port with a temporary data directory and prints figures.
-# Usage: scripts/bench.sh ./bin/eventara [ingest|fanout|floor|recovery|all]
+# Usage: scripts/bench.sh ./bin/eventara [ingest|trivial|compare|fanout|floor|recovery|all]
+# compare runs, one after the other in one go, the references and Eventara
+# they are read against: trivial-server then Eventara for single-event
+# ingest, floor-server then Eventara (deflate offered, then not) for the
+# 10,000-subscriber fan-out.
 # FANOUT_FLAGS adds eventara-bench fanout flags, e.g. FANOUT_FLAGS=--deflate=false
 # for clients that do not offer permessage-deflate (the default offers it, as
 # browsers and Node's ws do).
 set -euo pipefail
-BIN=${1:?usage: bench.sh BINARY [ingest|fanout|floor|recovery|all]}
+BIN=${1:?usage: bench.sh BINARY [ingest|trivial|compare|fanout|floor|recovery|all]}
 WHAT=${2:-all}
 BENCH=$(mktemp -d)/eventara-bench
 go build -o "$BENCH" ./cmd/eventara-bench
@@ -28,11 +32,26 @@ start_server() { # start_server DATA_DIR [flags...]; sets PID and URL
 
 stop_server() { kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
 
-if [[ $WHAT == ingest || $WHAT == all ]]; then
+if [[ $WHAT == trivial || $WHAT == compare ]]; then
+  # The reference for single-event ingest: a trivial Go JSON handler with
+  # no storage (eventara-bench trivial-server), under the same load.
+  echo "== trivial: single-event POSTs to a trivial JSON handler (not Eventara) over 64 keep-alive connections"
+  port=$(free_port)
+  "$BENCH" trivial-server --addr "127.0.0.1:$port" &
+  PID=$!; URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do curl -fsS "$URL/api/v1/events/health" >/dev/null 2>&1 && break; sleep 0.05; done
+  "$BENCH" ingest --url "$URL" --conns 64 --batch 1 --duration 10s --server-pid "$PID"
+  stop_server
+fi
+
+if [[ $WHAT == ingest || $WHAT == compare || $WHAT == all ]]; then
   echo "== ingest: single-event POSTs over 64 keep-alive connections"
   d=$(mktemp -d); start_server "$d/data"
   "$BENCH" ingest --url "$URL" --conns 64 --batch 1 --duration 10s --server-pid "$PID"
   stop_server
+fi
+
+if [[ $WHAT == ingest || $WHAT == all ]]; then
   echo "== ingest: batches of 1,000 events over 8 connections"
   d=$(mktemp -d); start_server "$d/data"
   "$BENCH" ingest --url "$URL" --conns 8 --batch 1000 --duration 10s --server-pid "$PID"
@@ -50,7 +69,7 @@ if [[ $WHAT == fanout || $WHAT == all ]]; then
   done
 fi
 
-if [[ $WHAT == floor || $WHAT == all ]]; then
+if [[ $WHAT == floor || $WHAT == compare || $WHAT == all ]]; then
   # The machine's floor for the same load: eventara-bench floor-server
   # pushes the same snapshot with no actors and no STOMP state. What
   # Eventara costs beyond it is its own.
@@ -65,6 +84,15 @@ if [[ $WHAT == floor || $WHAT == all ]]; then
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.05; done
   ( ulimit -n 65536 2>/dev/null || true; "$BENCH" fanout --url "http://127.0.0.1:$port" --subscribers "${FLOOR_N:-10000}" --transport websocket --duration 15s --server-pid "$PID" --realistic ) || true
   stop_server
+fi
+
+if [[ $WHAT == compare ]]; then
+  for deflate in true false; do
+    echo "== fanout: ${FLOOR_N:-10000} subscribers over websocket, deflate offered: $deflate (Eventara)"
+    d=$(mktemp -d); start_server "$d/data"
+    ( ulimit -n 65536 2>/dev/null || true; "$BENCH" fanout --url "$URL" --subscribers "${FLOOR_N:-10000}" --transport websocket --duration 15s --server-pid "$PID" --realistic --deflate=$deflate ) || true
+    stop_server
+  done
 fi
 
 if [[ $WHAT == recovery || $WHAT == all ]]; then

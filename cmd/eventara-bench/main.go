@@ -25,6 +25,8 @@ func main() {
 		err = runFanout(os.Args[2:])
 	case "floor-server":
 		err = runFloor(os.Args[2:])
+	case "trivial-server":
+		err = runTrivial(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -49,6 +51,9 @@ Commands:
   floor-server
            the cheapest fan-out this machine can do (no actors, no STOMP state: one writev
            per connection per second) for fanout to measure beside Eventara
+  trivial-server
+           a trivial Go JSON handler with no storage (POST /api/v1/events answers 202)
+           for ingest to measure beside Eventara
 
 Run "eventara-bench <command> -h" for its flags.
 `)
