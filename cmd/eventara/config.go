@@ -22,6 +22,7 @@ type config struct {
 	SockJSTestServices bool
 	Security           securityConfig // config_security.go
 	Ops                opsConfig      // config_ops.go
+	Disk               diskConfig     // config_disk.go
 }
 
 // flagRegistrar registers flags on fs that write into c. Settings of one

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eventara/eventara/journal"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -30,6 +32,14 @@ func TestParseConfig(t *testing.T) {
 		{"bad env duration", nil, map[string]string{"EVENTARA_RETENTION": "soon"}, nil, "EVENTARA_RETENTION"},
 		{"zero retention", []string{"--retention", "0s"}, nil, nil, "--retention"},
 		{"stray argument", []string{"serve"}, nil, nil, "unexpected"},
+		{"disk free limit default", nil, nil, func(c *config) bool { return c.Disk.FreeLimit == journal.DefaultDiskFreeLimit }, ""},
+		{"disk free limit env percentage", nil, map[string]string{"EVENTARA_DISK_FREE_LIMIT": "5%"},
+			func(c *config) bool { return c.Disk.FreeLimit == journal.DiskLimit{Percent: 5} }, ""},
+		{"disk free limit size", []string{"--disk-free-limit", "1GB"}, nil,
+			func(c *config) bool { return c.Disk.FreeLimit == journal.DiskLimit{Bytes: 1e9} }, ""},
+		{"disk free limit off", []string{"--disk-free-limit", "0"}, nil,
+			func(c *config) bool { return c.Disk.FreeLimit == journal.DiskLimit{Off: true} }, ""},
+		{"bad disk free limit", []string{"--disk-free-limit", "lots"}, nil, nil, "disk-free-limit"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -59,7 +69,7 @@ func TestHelpListsEveryFlagWithItsEnvTwin(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err = %v", err)
 	}
-	for _, name := range []string{"addr", "data-dir", "log-level", "log-format", "retention", "checkpoint-interval", "shutdown-timeout", "sockjs-test-services"} {
+	for _, name := range []string{"addr", "data-dir", "log-level", "log-format", "retention", "checkpoint-interval", "shutdown-timeout", "sockjs-test-services", "disk-free-limit"} {
 		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("--help lacks %s or %s:\n%s", name, envName(name), out.String())
 		}
