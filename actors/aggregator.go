@@ -2,6 +2,7 @@ package actors
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"time"
 
@@ -140,7 +141,12 @@ func (a *aggregatorActor) Receive(ctx actor.Context) {
 		a.maybeCheckpoint(ctx, a.sys.now(), false)
 	case *checkpointDone:
 		a.checkpointing = false
-		if m.err != nil {
+		switch {
+		case errors.Is(m.err, journal.ErrDiskFull):
+			// Skipped while the disk is full (the journal logs that once);
+			// the journal holds every event, so nothing is lost.
+			a.log.Debug().Err(m.err).Msg("checkpoint skipped: disk full")
+		case m.err != nil:
 			a.log.Error().Err(m.err).Msg("checkpoint failed")
 		}
 		a.maybeCheckpoint(ctx, a.sys.now(), false)

@@ -2,12 +2,14 @@ package actors
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
+	"github.com/eventara/eventara/journal"
 	"github.com/eventara/eventara/protocol/event"
 )
 
@@ -74,8 +76,14 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 	case *commitDone:
 		a.carry.inFlight = false
 		if m.err != nil {
-			a.log.Error().Err(m.err).Int("records", len(m.recs)).Msg("journal append failed")
-			a.sys.journalErr.Store(errString(m.err))
+			if errors.Is(m.err, journal.ErrDiskFull) {
+				// Refused, not failed: the journal logs the disk's
+				// transitions once, not once per group.
+				a.log.Debug().Err(m.err).Int("records", len(m.recs)).Msg("journal append refused")
+			} else {
+				a.log.Error().Err(m.err).Int("records", len(m.recs)).Msg("journal append failed")
+				a.sys.journalErr.Store(errString(m.err))
+			}
 			for _, r := range m.group {
 				r.answer(ingestResult{err: fmt.Errorf("%w: %w", ErrJournal, m.err)})
 			}

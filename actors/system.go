@@ -204,6 +204,9 @@ func (s *System) now() time.Time { return s.cfg.Now() }
 // Ingest journals events and returns them as stamped (ID, ReceivedAt,
 // Timestamp). A nil error means every event is durable and will be counted.
 func (s *System) Ingest(ctx context.Context, events []event.Event) ([]event.Event, error) {
+	if err := s.journalRefuses(); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	res, err := s.request(ctx, &ingestRequest{events: events, reply: make(chan ingestResult, 1)})
 	if err == nil {
@@ -300,6 +303,13 @@ type Health struct {
 	Uptime         time.Duration
 	LastSnapshot   time.Time
 	LastCheckpoint time.Time
+	// DiskFreeBytes and DiskLimitBytes are the data directory's free space
+	// and its floor at the journal's last check (see disk.go), when
+	// DiskMeasured; DiskFull means writes are refused for lack of space.
+	DiskFreeBytes  uint64
+	DiskLimitBytes uint64
+	DiskMeasured   bool
+	DiskFull       bool
 }
 
 // Health probes the journal and reports the system's state.
@@ -311,6 +321,7 @@ func (s *System) Health() Health {
 			h.Up, h.Reason = false, reason
 		}
 	}
+	s.diskHealth(&h, down)
 	if perr := s.probeJournal(now); perr != "" {
 		h.JournalError = perr
 		down("journal not writable")
@@ -384,7 +395,12 @@ func (s *System) Stop(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("drain ingest: %w", ctx.Err()))
 	}
 	stop(s.ingest)
-	if err := s.finalCheckpoint(ctx); err != nil {
+	switch err := s.finalCheckpoint(ctx); {
+	case errors.Is(err, journal.ErrDiskFull):
+		// The journal holds every event: the next start replays what the
+		// last checkpoint does not cover.
+		s.log.Warn().Err(err).Msg("final checkpoint skipped: disk full; the next start replays the journal")
+	case err != nil:
 		errs = append(errs, err)
 	}
 	stop(s.aggregator)

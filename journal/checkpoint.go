@@ -79,12 +79,17 @@ func (j *Journal) lastCheckpointSeq() (uint64, error) {
 }
 
 // SaveCheckpoint stores c, synced, and deletes all but the newest two
-// checkpoints.
+// checkpoints. Like Append, it is refused (ErrDiskFull, ErrFailed) while the
+// free-space guard refuses writes or after the journal failed: the journal
+// alone still recovers everything, only with a longer replay.
 func (j *Journal) SaveCheckpoint(c Checkpoint) error {
 	if err := j.acquire(); err != nil {
 		return fmt.Errorf("save journal checkpoint: %w", err)
 	}
 	defer j.release()
+	if err := j.admit(); err != nil {
+		return fmt.Errorf("save journal checkpoint: %w", err)
+	}
 	j.cpMu.Lock()
 	defer j.cpMu.Unlock()
 	seq := j.cpSeq + 1
@@ -99,7 +104,7 @@ func (j *Journal) SaveCheckpoint(c Checkpoint) error {
 			return fmt.Errorf("save journal checkpoint %d: %w", seq, err)
 		}
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := j.commit(b, pebble.Sync); err != nil {
 		return fmt.Errorf("save journal checkpoint %d: %w", seq, err)
 	}
 	j.cpSeq = seq

@@ -42,6 +42,15 @@
 // sync is shared either way. Records carry a CRC-32C; Replay cuts off a
 // record that fails it, and everything after it, as a torn or corrupt tail.
 //
+// # Full disks and I/O errors
+//
+// A free-space guard refuses writes (ErrDiskFull) below a floor, measured
+// before every commit and every second, and an emergency ballast file in
+// the directory absorbs the ENOSPC of a disk filled between two checks
+// (disk.go, ballast.go). An I/O error pebble cannot continue from in a
+// commit fails the journal (ErrFailed) instead of the process: writes are
+// refused until a restart, reads go on (fail.go).
+//
 // # Concurrency
 //
 // All methods are safe for concurrent use. Close waits for calls in flight

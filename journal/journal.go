@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,23 @@ type Config struct {
 	Compactions int
 	// PruneBatch is how many records Prune deletes per batch. Zero means 10,000.
 	PruneBatch int
+	// DiskFreeLimit is the free space of Dir's file system below which
+	// writes are refused (see disk.go). The zero value means
+	// DefaultDiskFreeLimit (512 MiB); DiskLimit{Off: true} leaves only the
+	// emergency ballast.
+	DiskFreeLimit DiskLimit
+	// BallastSize is the emergency ballast's size in bytes. Zero means
+	// min(64 MiB, max(limit/2, 1% of the file system)); negative means
+	// none, so that a disk that runs out fails the journal (see fail.go).
+	BallastSize int64
+	// DiskCheckInterval is how often free space is measured for health
+	// and metrics and a released ballast re-created; Append also measures
+	// before every commit. Zero means one second.
+	DiskCheckInterval time.Duration
+
+	// fs replaces the operating system's file system under pebble and the
+	// free-space guard (tests inject errors and fake free space with it).
+	fs vfs.FS
 }
 
 // Journal is the durable event log. See the package documentation.
@@ -53,6 +71,11 @@ type Journal struct {
 	cpSeq uint64
 
 	fault atomic.Pointer[error]
+
+	// guard refuses writes while the disk is (nearly) full (disk.go).
+	guard *diskGuard
+	// failure is set once pebble's commit path failed (fail.go).
+	failure atomic.Pointer[FailedError]
 }
 
 // Open opens (or creates) the journal in cfg.Dir.
@@ -72,6 +95,13 @@ func Open(cfg Config) (*Journal, error) {
 	if cfg.PruneBatch <= 0 {
 		cfg.PruneBatch = 10000
 	}
+	if cfg.DiskCheckInterval <= 0 {
+		cfg.DiskCheckInterval = time.Second
+	}
+	base := cfg.fs
+	if base == nil {
+		base = vfs.Default
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", cfg.Dir, err)
 	}
@@ -81,10 +111,16 @@ func Open(cfg Config) (*Journal, error) {
 	// The disk health checker is ours to close: pebble closes the one it
 	// makes itself in DB.Close, but leaks its goroutine when Open fails.
 	log := cfg.Log
-	fs, fsCloser := vfs.WithDiskHealthChecks(vfs.Default, 5*time.Second, nil, func(info vfs.DiskSlowInfo) {
+	healthFS, fsCloser := vfs.WithDiskHealthChecks(base, 5*time.Second, nil, func(info vfs.DiskSlowInfo) {
 		log.Warn().Str("path", info.Path).Dur("duration", info.Duration).Str("op", info.OpType.String()).
 			Msg("journal: slow disk operation")
 	})
+	// The guard measures and keeps the ballast on the unwrapped file
+	// system; pebble writes through OnDiskFull, whose callback releases
+	// the ballast when a write hits ENOSPC (disk.go).
+	guard := newDiskGuard(base, cfg.Dir, cfg.DiskFreeLimit, cfg.BallastSize, cfg.Log)
+	guard.open(cfg.DiskCheckInterval)
+	fs := vfs.OnDiskFull(healthFS, guard.onDiskFull)
 	opts := &pebble.Options{
 		FS:                          fs,
 		Cache:                       cache,
@@ -99,12 +135,14 @@ func Open(cfg Config) (*Journal, error) {
 	opts.Experimental.SpanPolicyFunc = splitKeySpaces
 	db, err := pebble.Open(cfg.Dir, opts)
 	if err != nil {
+		guard.close()
 		_ = fsCloser.Close()
 		return nil, fmt.Errorf("open journal %s: %w", cfg.Dir, err)
 	}
-	j := &Journal{db: db, fsCloser: fsCloser, log: cfg.Log, cfg: cfg}
+	j := &Journal{db: db, fsCloser: fsCloser, log: cfg.Log, cfg: cfg, guard: guard}
 	if j.cpSeq, err = j.lastCheckpointSeq(); err != nil {
 		_ = db.Close()
+		guard.close()
 		_ = fsCloser.Close()
 		return nil, fmt.Errorf("open journal %s: %w", cfg.Dir, err)
 	}
@@ -120,7 +158,8 @@ func (j *Journal) Close() error {
 		return ErrClosed
 	}
 	j.closed = true
-	err := j.db.Close()
+	j.guard.close()
+	err := j.closeDB()
 	_ = j.fsCloser.Close()
 	if err != nil {
 		return fmt.Errorf("close journal: %w", err)
@@ -157,10 +196,37 @@ func (j *Journal) injected() error {
 	return nil
 }
 
+// Writable returns, from the last check and without touching the disk, the
+// error a write would get now: a *DiskFullError, a *FailedError, or nil.
+// Callers use it to refuse work before queueing it.
+func (j *Journal) Writable() error {
+	if err := j.failed(); err != nil {
+		return err
+	}
+	return j.guard.refused()
+}
+
+// DiskStatus returns the free-space guard's last view of the data
+// directory's file system.
+func (j *Journal) DiskStatus() DiskStatus { return j.guard.status() }
+
+// admit returns the error a write gets now, measuring the free space.
+func (j *Journal) admit() error {
+	if err := j.failed(); err != nil {
+		return err
+	}
+	return j.guard.admit()
+}
+
 // Append writes recs (events and control records) in one batch and syncs
 // it before returning: a nil error means every record is durable, an error
-// means none is. Records must have non-zero IDs, given in increasing order
-// by the caller; an ID appended twice overwrites the earlier record.
+// means none is, except a *FailedError with InFlight set (the sync failed:
+// the records may or may not be on disk). Records must have non-zero IDs,
+// given in increasing order by the caller; an ID appended twice overwrites
+// the earlier record.
+//
+// Below the free-space floor it returns a *DiskFullError (ErrDiskFull),
+// after the journal failed a *FailedError (ErrFailed), and writes nothing.
 func (j *Journal) Append(recs []event.Record) error {
 	if len(recs) == 0 {
 		return nil
@@ -172,6 +238,9 @@ func (j *Journal) Append(recs []event.Record) error {
 		return fmt.Errorf("append %d journal records: %w", len(recs), err)
 	}
 	defer j.release()
+	if err := j.admit(); err != nil {
+		return fmt.Errorf("append %d journal records: %w", len(recs), err)
+	}
 	b := j.db.NewBatch()
 	defer b.Close()
 	// Record keys arrive in ID order, so the memtable inserts them next to
@@ -204,14 +273,15 @@ func (j *Journal) Append(recs []event.Record) error {
 			return fmt.Errorf("append journal index: %w", err)
 		}
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := j.commit(b, pebble.Sync); err != nil {
 		return fmt.Errorf("append %d journal records: %w", len(recs), err)
 	}
 	return nil
 }
 
 // Probe reports whether the store takes writes, for the health check. It
-// writes one small key without fsync.
+// writes one small key without fsync, unless Writable already says no (a
+// failed WAL would take an unsynced write without complaint).
 func (j *Journal) Probe() error {
 	if err := j.injected(); err != nil {
 		return fmt.Errorf("probe journal: %w", err)
@@ -220,8 +290,15 @@ func (j *Journal) Probe() error {
 		return fmt.Errorf("probe journal: %w", err)
 	}
 	defer j.release()
-	v := appendTime(make([]byte, 0, 12), time.Now())
-	if err := j.db.Set(probeKey, v, pebble.NoSync); err != nil {
+	if err := j.Writable(); err != nil {
+		return fmt.Errorf("probe journal: %w", err)
+	}
+	b := j.db.NewBatch()
+	defer b.Close()
+	if err := b.Set(probeKey, appendTime(make([]byte, 0, 12), time.Now()), nil); err != nil {
+		return fmt.Errorf("probe journal: %w", err)
+	}
+	if err := j.commit(b, pebble.NoSync); err != nil {
 		return fmt.Errorf("probe journal: %w", err)
 	}
 	return nil
@@ -267,13 +344,18 @@ func (l pebbleLogger) Infof(format string, args ...any) { l.log.Debug().Msgf(for
 
 func (l pebbleLogger) Errorf(format string, args ...any) { l.log.Error().Msgf(format, args...) }
 
-// Fatalf is pebble's report of a broken invariant, after which it must not
-// continue: pebble's own logger exits the process. We log and panic instead,
-// so the stack is printed and deferred cleanups run.
+// Fatalf is pebble's report of an error it must not continue from (a
+// failed commit, a broken invariant): pebble's own logger exits the
+// process. We log and panic with a fatalError instead: on a commit's
+// goroutine Journal.commit recovers it and fails the journal (fail.go); on
+// a background goroutine it ends the process with its stack printed.
 func (l pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
+	if !strings.HasPrefix(msg, "pebble") {
+		msg = "pebble: " + msg
+	}
 	l.log.Error().Str("reason", msg).Msg("pebble fatal error")
-	panic("pebble: " + msg)
+	panic(fatalError{msg: msg})
 }
 
 // indexEntries collects one Append's index keys and values so that they can

@@ -20,6 +20,9 @@ func (j *Journal) Prune(before time.Time) (int, error) {
 		return 0, fmt.Errorf("prune journal: %w", err)
 	}
 	defer j.release()
+	if err := j.failed(); err != nil {
+		return 0, fmt.Errorf("prune journal: %w", err)
+	}
 	cp, ok, err := j.loadCheckpoint()
 	if err != nil {
 		return 0, fmt.Errorf("prune journal: %w", err)
@@ -52,7 +55,7 @@ func (j *Journal) Prune(before time.Time) (int, error) {
 		return err
 	}
 	flush := func() error {
-		if err := b.Commit(pebble.NoSync); err != nil {
+		if err := j.commit(b, pebble.NoSync); err != nil {
 			return err
 		}
 		b.Close()
@@ -100,7 +103,7 @@ func (j *Journal) Prune(before time.Time) (int, error) {
 	if err := endRun(upper); err != nil {
 		return events, fmt.Errorf("prune journal: %w", err)
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := j.commit(b, pebble.NoSync); err != nil {
 		return events, fmt.Errorf("prune journal: %w", err)
 	}
 	if events > 0 {

@@ -99,7 +99,7 @@ func (j *Journal) cutTail(from []byte) (int, error) {
 	if err := b.DeleteRange(from, recordUpper, nil); err != nil {
 		return 0, err
 	}
-	return n, b.Commit(pebble.Sync)
+	return n, j.commit(b, pebble.Sync)
 }
 
 // cutIndex adds to b the deletion of every index entry with an ID at or

@@ -23,6 +23,12 @@ const (
 	maxPageSize = 100
 	// ingestTimeout bounds how long a request waits for the journal.
 	ingestTimeout = 30 * time.Second
+	// diskFullRetryAfter is the Retry-After of a 503 for a full disk, in
+	// seconds.
+	diskFullRetryAfter = "10"
+	// journalFailedRetryAfter is the Retry-After of a 503 from a failed
+	// journal, which takes writes again only after a restart.
+	journalFailedRetryAfter = "60"
 )
 
 type acceptedBody struct {
@@ -149,7 +155,21 @@ func (a *eventsAPI) ingest(w http.ResponseWriter, r *http.Request, evs []event.E
 	stamped, err := a.sys.Ingest(ctx, evs)
 	if err != nil {
 		w.Header().Set("Retry-After", "1")
+		var full *journal.DiskFullError
+		var failed *journal.FailedError
 		switch {
+		case errors.As(err, &full):
+			// Space comes back only when someone frees it: a client that
+			// retries every second gains nothing.
+			w.Header().Set("Retry-After", diskFullRetryAfter)
+			writeError(w, http.StatusServiceUnavailable, full.Error(), nil)
+		case errors.As(err, &failed):
+			w.Header().Set("Retry-After", journalFailedRetryAfter)
+			msg := failed.Error()
+			if failed.InFlight {
+				msg += "; these events were not acknowledged and may or may not have been stored"
+			}
+			writeError(w, http.StatusServiceUnavailable, msg, nil)
 		case errors.Is(err, actors.ErrOverloaded):
 			writeError(w, http.StatusServiceUnavailable, "ingest queue full, retry later", nil)
 		case errors.Is(err, actors.ErrStopped):
@@ -245,6 +265,11 @@ type healthBody struct {
 	UptimeSeconds  int64  `json:"uptimeSeconds"`
 	LastSnapshot   string `json:"lastSnapshot,omitempty"`
 	LastCheckpoint string `json:"lastCheckpoint,omitempty"`
+	// DiskFreeBytes and DiskFreeLimitBytes are the data directory's free
+	// space and the floor below which ingestion is refused (0: no floor);
+	// absent when the free space cannot be measured.
+	DiskFreeBytes      *uint64 `json:"diskFreeBytes,omitempty"`
+	DiskFreeLimitBytes *uint64 `json:"diskFreeLimitBytes,omitempty"`
 }
 
 func (a *eventsAPI) health(w http.ResponseWriter, r *http.Request) {
@@ -263,6 +288,12 @@ func (a *eventsAPI) health(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.JournalError != "" {
 		b.Journal, b.JournalError = "failing", h.JournalError
+	}
+	if h.DiskMeasured {
+		b.DiskFreeBytes, b.DiskFreeLimitBytes = &h.DiskFreeBytes, &h.DiskLimitBytes
+	}
+	if h.DiskFull {
+		b.Journal = "full"
 	}
 	writeJSON(w, status, b)
 }

@@ -23,6 +23,7 @@ type config struct {
 	Security           securityConfig // config_security.go
 	Ops                opsConfig      // config_ops.go
 	Queues             queuesConfig   // config_queues.go
+	Disk               diskConfig     // config_disk.go
 }
 
 // flagRegistrar registers flags on fs that write into c. Settings of one

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eventara/eventara/journal"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -40,6 +42,14 @@ func TestParseConfig(t *testing.T) {
 		}, ""},
 		{"session queue length", []string{"--session-queue-length", "8"}, nil, func(c *config) bool { return c.Queues.SessionQueueLength == 8 }, ""},
 		{"zero pending events", []string{"--max-pending-events", "0"}, nil, nil, "--max-pending-events"},
+		{"disk free limit default", nil, nil, func(c *config) bool { return c.Disk.FreeLimit == journal.DefaultDiskFreeLimit }, ""},
+		{"disk free limit env percentage", nil, map[string]string{"EVENTARA_DISK_FREE_LIMIT": "5%"},
+			func(c *config) bool { return c.Disk.FreeLimit == journal.DiskLimit{Percent: 5} }, ""},
+		{"disk free limit size", []string{"--disk-free-limit", "1GB"}, nil,
+			func(c *config) bool { return c.Disk.FreeLimit == journal.DiskLimit{Bytes: 1e9} }, ""},
+		{"disk free limit off", []string{"--disk-free-limit", "0"}, nil,
+			func(c *config) bool { return c.Disk.FreeLimit == journal.DiskLimit{Off: true} }, ""},
+		{"bad disk free limit", []string{"--disk-free-limit", "lots"}, nil, nil, "disk-free-limit"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

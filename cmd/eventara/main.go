@@ -71,12 +71,13 @@ func serve(cfg *config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	j, err := journal.Open(journal.Config{Dir: cfg.DataDir, Log: log.With().Str("component", "journal").Logger()})
+	j, err := journal.Open(cfg.Disk.journalConfig(journal.Config{Dir: cfg.DataDir, Log: log.With().Str("component", "journal").Logger()}))
 	if err != nil {
 		return fmt.Errorf("open journal in %s: %w", cfg.DataDir, err)
 	}
 	defer j.Close()
 	ops := newOps(cfg.Ops)
+	ops.metrics.ObserveDisk(diskUsage(j))
 	sys, err := actors.Start(cfg.Queues.actorsConfig(ops.actorsConfig(actors.Config{
 		Log:                log.With().Str("component", "actors").Logger(),
 		Journal:            j,
