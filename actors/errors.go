@@ -1,6 +1,10 @@
 package actors
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/eventara/eventara/journal"
+)
 
 // ErrOverloaded means the ingest queue is full; the caller should retry later
 // (HTTP 503 with Retry-After). Nothing was written.
@@ -16,3 +20,14 @@ var ErrStopped = errors.New("actor system stopped")
 // actor failed while answering a commit that may have been synced. A client
 // that retries may store them twice.
 var ErrOutcomeUnknown = errors.New("outcome unknown: the events may have been stored")
+
+// ErrNotFound means no such event: unknown, or past the retention.
+var ErrNotFound = journal.ErrNotFound
+
+// DiskFullError refuses a write while the data directory is below its
+// free-space floor (HTTP 503 "disk full: …").
+type DiskFullError = journal.DiskFullError
+
+// FailedError refuses every write once the journal has failed (an I/O
+// error); reads go on until a restart.
+type FailedError = journal.FailedError

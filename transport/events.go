@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/eventara/eventara/actors"
-	"github.com/eventara/eventara/journal"
 	"github.com/eventara/eventara/protocol/event"
 )
 
@@ -60,7 +59,7 @@ type pageBody struct {
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 type eventsAPI struct {
-	sys *actors.System
+	sys System
 }
 
 // readBody checks the content type and reads at most limit bytes, writing
@@ -155,8 +154,8 @@ func (a *eventsAPI) ingest(w http.ResponseWriter, r *http.Request, evs []event.E
 	stamped, err := a.sys.Ingest(ctx, evs)
 	if err != nil {
 		w.Header().Set("Retry-After", "1")
-		var full *journal.DiskFullError
-		var failed *journal.FailedError
+		var full *actors.DiskFullError
+		var failed *actors.FailedError
 		switch {
 		case errors.As(err, &full):
 			// Space comes back only when someone frees it: a client that
@@ -245,7 +244,7 @@ func (a *eventsAPI) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, err := a.sys.GetEvent(id)
-	if errors.Is(err, journal.ErrNotFound) {
+	if errors.Is(err, actors.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "no event "+strconv.Quote(raw), nil)
 		return
 	}

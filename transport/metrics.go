@@ -4,12 +4,10 @@ import (
 	"context"
 	"net/http"
 	"time"
-
-	"github.com/eventara/eventara/actors"
 )
 
 type metricsAPI struct {
-	sys *actors.System
+	sys System
 }
 
 // get answers the latest snapshot: bytes encoded once per tick, never

@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
-
-	"github.com/eventara/eventara/actors"
 )
 
 // Config wires the HTTP surface. Nil handlers are simply not mounted.
@@ -44,7 +42,7 @@ const pushPrefix = "/ws"
 
 // NewHandler returns the service's HTTP handler: the REST API under
 // /api/v1, live push under /ws, and the dashboard at /.
-func NewHandler(sys *actors.System, cfg Config) http.Handler {
+func NewHandler(sys System, cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	ev := &eventsAPI{sys: sys}
 	mux.Handle("/api/v1/events", methods{http.MethodPost: ev.post, http.MethodGet: ev.list})

@@ -17,7 +17,7 @@ type OpsConfig struct {
 }
 
 // mountOps mounts GET /api/v1/system/actors, /metrics and /debug/faults.
-func mountOps(mux *http.ServeMux, sys *actors.System, cfg OpsConfig) {
+func mountOps(mux *http.ServeMux, sys System, cfg OpsConfig) {
 	mux.Handle("/api/v1/system/actors", methods{http.MethodGet: func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, systemActors{Root: sys.ActorTree(), Supervision: supervisionView(sys.SupervisionEvents())})
 	}})

@@ -1,0 +1,37 @@
+package transport
+
+import (
+	"context"
+
+	"github.com/eventara/eventara/actors"
+	"github.com/eventara/eventara/protocol/event"
+	"github.com/eventara/eventara/snapshots"
+)
+
+// System is what the HTTP surface needs of the service behind it, and all
+// it sees of it: ingestion, reads, the latest snapshot, health and the
+// operations views. *actors.System implements it (in either mode of the
+// design: the journal, the tick source and the fan-out behind it may
+// change, this does not).
+type System interface {
+	// Ingest journals events; nil error means every one is durable. Its
+	// errors match actors.ErrOverloaded, ErrStopped, ErrOutcomeUnknown,
+	// *actors.DiskFullError or *actors.FailedError.
+	Ingest(ctx context.Context, events []event.Event) ([]event.Event, error)
+	// Reset journals a reset of the metrics.
+	Reset(ctx context.Context) error
+	// WaitLatest returns the newest snapshot, waiting for the first.
+	WaitLatest(ctx context.Context) (*snapshots.Snapshot, error)
+	// GetEvent returns one event, or an error matching actors.ErrNotFound.
+	GetEvent(id event.ID) (event.Event, error)
+	// ListEvents and ListEventsByType page through events newest first.
+	ListEvents(page, size int) ([]event.Event, bool, error)
+	ListEventsByType(eventType string, page, size int) ([]event.Event, bool, error)
+	Health() actors.Health
+	ActorTree() *actors.ActorNode
+	SupervisionEvents() []actors.SupervisionEvent
+	// Faults is the fault injector (/debug/faults with --fault-injection).
+	Faults() *actors.Faults
+}
+
+var _ System = (*actors.System)(nil)
