@@ -2,6 +2,7 @@ package event
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"math"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Limits on an ingested event, in characters (runes) unless said otherwise.
@@ -80,35 +83,31 @@ var (
 
 // Decode decodes and validates one event from a JSON object. Either the
 // field errors are empty and the event is valid, or the event is zero. Its ID
-// and ReceivedAt
-// are zero, and so is Timestamp when the client sent none (the ingest actor
-// then sets it to ReceivedAt). The event does not alias data.
+// and ReceivedAt are zero, and so is Timestamp when the client sent none (the
+// ingest actor then sets it to ReceivedAt). The event does not alias data.
 func Decode(data []byte) (Event, FieldErrors) {
-	s := scanner{data: data}
-	var ev Event
-	var fe FieldErrors
-	s.skipWS()
-	if s.peek() != '{' {
-		if s.pos >= len(data) {
-			return ev, FieldErrors{BodyField: "empty body: expected a JSON object"}
+	if skipSpace(data) == len(data) {
+		return Event{}, FieldErrors{BodyField: "empty body: expected a JSON object"}
+	}
+	r := getReader(data)
+	defer putReader(r)
+	if r.dec.PeekKind() != '{' {
+		if _, err := r.dec.ReadValue(); err != nil {
+			return Event{}, FieldErrors{BodyField: syntaxError(err).Error()}
 		}
-		if s.skipValue(0) {
-			return ev, FieldErrors{BodyField: "must be a JSON object"}
+		if err := r.end("value"); err != nil {
+			return Event{}, FieldErrors{BodyField: err.Error()}
 		}
-		return ev, FieldErrors{BodyField: s.err.Error()}
+		return Event{}, FieldErrors{BodyField: "must be a JSON object"}
 	}
-	if !s.object(&ev, &fe) {
-		return Event{}, FieldErrors{BodyField: s.err.Error()}
+	ev, fe, err := r.event()
+	if err != nil {
+		return Event{}, FieldErrors{BodyField: syntaxError(err).Error()}
 	}
-	s.skipWS()
-	if s.pos < len(data) {
-		s.fail("unexpected data after the object")
-		return Event{}, FieldErrors{BodyField: s.err.Error()}
+	if err := r.end("object"); err != nil {
+		return Event{}, FieldErrors{BodyField: err.Error()}
 	}
-	if len(fe) > 0 {
-		return Event{}, fe
-	}
-	return ev, nil
+	return ev, fe
 }
 
 // DecodeBatch decodes a JSON array of up to MaxBatch events, validating each
@@ -117,62 +116,46 @@ func Decode(data []byte) (Event, FieldErrors) {
 // not an array, or too many elements is an error for the whole batch
 // (ErrNotArray, ErrBatchTooLarge or a *SyntaxError).
 func DecodeBatch(data []byte) ([]BatchItem, error) {
-	s := scanner{data: data}
-	s.skipWS()
-	if s.peek() != '[' {
-		if s.pos < len(data) && !s.skipValue(0) {
-			return nil, s.err
+	r := getReader(data)
+	defer putReader(r)
+	switch r.dec.PeekKind() {
+	case '[':
+	case 0:
+		if skipSpace(data) == len(data) {
+			return nil, ErrNotArray
+		}
+		_, err := r.dec.ReadToken()
+		return nil, syntaxError(err)
+	default:
+		if _, err := r.dec.ReadValue(); err != nil {
+			return nil, syntaxError(err)
 		}
 		return nil, ErrNotArray
 	}
-	s.pos++
-	n := len(data) / 256
-	if n > MaxBatch {
-		n = MaxBatch
-	}
-	items := make([]BatchItem, 0, n)
-	s.skipWS()
-	if s.peek() == ']' {
-		s.pos++
-	} else {
-		for {
-			if len(items) == MaxBatch {
-				return nil, ErrBatchTooLarge
-			}
-			s.skipWS()
-			var it BatchItem
-			if s.peek() == '{' {
-				if !s.object(&it.Event, &it.Errors) {
-					return nil, s.err
-				}
-				if len(it.Errors) > 0 {
-					it.Event = Event{}
-				}
-			} else {
-				if !s.skipValue(1) {
-					return nil, s.err
-				}
-				it.Errors = FieldErrors{BodyField: "must be a JSON object"}
-			}
-			items = append(items, it)
-			s.skipWS()
-			c := s.peek()
-			if c == ',' {
-				s.pos++
-				continue
-			}
-			if c == ']' {
-				s.pos++
-				break
-			}
-			s.fail("expected ',' or ']'")
-			return nil, s.err
+	_, _ = r.dec.ReadToken() // '['
+	items := make([]BatchItem, 0, min(len(data)/256, MaxBatch))
+	for r.dec.PeekKind() != ']' {
+		if len(items) == MaxBatch {
+			return nil, ErrBatchTooLarge
 		}
+		var it BatchItem
+		var err error
+		if r.dec.PeekKind() == '{' {
+			it.Event, it.Errors, err = r.event()
+		} else {
+			_, err = r.dec.ReadValue()
+			it.Errors = FieldErrors{BodyField: "must be a JSON object"}
+		}
+		if err != nil {
+			return nil, syntaxError(err)
+		}
+		items = append(items, it)
 	}
-	s.skipWS()
-	if s.pos < len(data) {
-		s.fail("unexpected data after the array")
-		return nil, s.err
+	if _, err := r.dec.ReadToken(); err != nil { // ']'
+		return nil, syntaxError(err)
+	}
+	if err := r.end("array"); err != nil {
+		return nil, err
 	}
 	return items, nil
 }
@@ -189,359 +172,290 @@ const (
 	seenMetadata
 )
 
-// object decodes the event object at s.pos ('{'). It returns false only for
-// malformed JSON (s.err set); validation problems go to fe.
-func (s *scanner) object(ev *Event, fe *FieldErrors) bool {
-	s.pos++
-	s.skipWS()
+// event decodes the event object at the reader. err is malformed JSON;
+// validation problems go to the field errors, and then the event is zero.
+func (r *reader) event() (Event, FieldErrors, error) {
+	var ev Event
+	var fe FieldErrors
 	var seen uint
-	if s.peek() == '}' {
-		s.pos++
-	} else {
-		for {
-			s.skipWS()
-			if s.peek() != '"' {
-				return s.fail("expected field name")
-			}
-			key, ok := s.str(&s.keyBuf)
-			if !ok || !s.expect(':', "expected ':'") {
-				return false
-			}
-			s.skipWS()
-			var bit uint
-			switch string(key) {
-			case "eventType":
-				bit = seenType
-			case "source":
-				bit = seenSource
-			case "timestamp":
-				bit = seenTimestamp
-			case "userId":
-				bit = seenUser
-			case "sessionId":
-				bit = seenSession
-			case "severity":
-				bit = seenSeverity
-			case "tags":
-				bit = seenTags
-			case "metadata":
-				bit = seenMetadata
-			default:
-				fe.add(fieldName(key), "unknown field")
-				if !s.skipValue(1) {
-					return false
-				}
-			}
-			if bit != 0 {
-				if seen&bit != 0 {
-					fe.add(fieldName(key), "duplicate field")
-				}
-				seen |= bit
-				if !s.field(bit, ev, fe) {
-					return false
-				}
-			}
-			if !s.objectNext() {
-				if s.err != nil {
-					return false
-				}
-				break
-			}
+	err := r.members(func(name []byte) error {
+		var bit uint
+		switch string(name) {
+		case "eventType":
+			bit = seenType
+		case "source":
+			bit = seenSource
+		case "timestamp":
+			bit = seenTimestamp
+		case "userId":
+			bit = seenUser
+		case "sessionId":
+			bit = seenSession
+		case "severity":
+			bit = seenSeverity
+		case "tags":
+			bit = seenTags
+		case "metadata":
+			bit = seenMetadata
+		default:
+			fe.add(fieldName(name), "unknown field")
+			return r.skip()
 		}
+		if seen&bit != 0 {
+			fe.add(string(name), "duplicate field")
+		}
+		seen |= bit
+		if r.dec.PeekKind() == 'n' { // null means absent
+			return r.skip()
+		}
+		switch bit {
+		case seenTags:
+			return r.tags(&ev, &fe)
+		case seenMetadata:
+			return r.metadata(&ev, &fe)
+		}
+		v, err := r.dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		switch bit {
+		case seenType:
+			ev.Type = text(v, "eventType", MaxNameLen, true, &fe)
+		case seenSource:
+			ev.Source = text(v, "source", MaxNameLen, true, &fe)
+		case seenUser:
+			ev.UserID = text(v, "userId", MaxUserLen, false, &fe)
+		case seenSession:
+			ev.SessionID = text(v, "sessionId", MaxUserLen, false, &fe)
+		case seenTimestamp:
+			ev.Timestamp = timestamp(v, &fe)
+		case seenSeverity:
+			ev.Severity = severity(v, &fe)
+		}
+		return nil
+	})
+	if err != nil {
+		return Event{}, nil, err
 	}
 	if ev.Type == "" {
-		if _, bad := (*fe)["eventType"]; !bad {
+		if _, bad := fe["eventType"]; !bad {
 			fe.add("eventType", "is required")
 		}
 	}
 	if ev.Source == "" {
-		if _, bad := (*fe)["source"]; !bad {
+		if _, bad := fe["source"]; !bad {
 			fe.add("source", "is required")
 		}
+	}
+	if len(fe) > 0 {
+		return Event{}, fe, nil
 	}
 	if ev.Severity == 0 {
 		ev.Severity = SeverityInfo
 	}
-	return true
+	return ev, nil, nil
 }
 
-// fieldName makes a client-supplied key safe to use as a FieldErrors key.
-func fieldName(key []byte) string {
-	if len(key) > MaxNameLen {
-		key = key[:MaxNameLen]
+// fieldName makes a client-supplied name safe to use as a FieldErrors key.
+func fieldName(name []byte) string {
+	if len(name) > MaxNameLen {
+		name = name[:MaxNameLen]
 	}
-	if !utf8.Valid(key) {
-		return strings.ToValidUTF8(string(key), "\uFFFD")
-	}
-	return string(key)
+	return string(bytes.ToValidUTF8(name, []byte("\uFFFD")))
 }
 
-// field decodes the value of a known field.
-func (s *scanner) field(bit uint, ev *Event, fe *FieldErrors) bool {
-	if s.peek() == 'n' { // null means absent
-		return s.literal("null")
-	}
-	switch bit {
-	case seenType:
-		return s.name("eventType", &ev.Type, MaxNameLen, true, fe)
-	case seenSource:
-		return s.name("source", &ev.Source, MaxNameLen, true, fe)
-	case seenUser:
-		return s.name("userId", &ev.UserID, MaxUserLen, false, fe)
-	case seenSession:
-		return s.name("sessionId", &ev.SessionID, MaxUserLen, false, fe)
-	case seenTimestamp:
-		return s.timestamp(ev, fe)
-	case seenSeverity:
-		return s.severity(ev, fe)
-	case seenTags:
-		return s.tags(ev, fe)
-	case seenMetadata:
-		return s.metadata(ev, fe)
-	}
-	return s.skipValue(1)
-}
-
-// wrongType skips a value of the wrong JSON type and records the error.
-func (s *scanner) wrongType(field, want string, fe *FieldErrors) bool {
-	fe.add(field, "must be "+want)
-	return s.skipValue(1)
-}
-
-// checkText validates a decoded string's encoding and length in runes.
-func checkText(b []byte, max int) string {
-	if !utf8.Valid(b) {
+// checkText validates a string's encoding and length in runes.
+func checkText(s string, max int) string {
+	if !utf8.ValidString(s) {
 		return "must be valid UTF-8"
 	}
-	if len(b) > max && utf8.RuneCount(b) > max {
+	if len(s) > max && utf8.RuneCountInString(s) > max {
 		return "must be at most " + strconv.Itoa(max) + " characters"
 	}
 	return ""
 }
 
-func (s *scanner) name(field string, dst *string, max int, required bool, fe *FieldErrors) bool {
-	if s.peek() != '"' {
-		return s.wrongType(field, "a string", fe)
-	}
-	b, ok := s.str(&s.valBuf)
+// text validates a name: a string of at most max characters, with no control
+// characters (names are shown in dashboards and logs: no NUL, no line
+// breaks), not blank when required.
+func text(v jsontext.Value, field string, max int, required bool, fe *FieldErrors) string {
+	s, ok := str(v)
 	if !ok {
-		return false
+		fe.add(field, "must be a string")
+		return ""
 	}
-	if msg := checkText(b, max); msg != "" {
+	if msg := checkText(s, max); msg != "" {
 		fe.add(field, msg)
-		return true
+		return ""
 	}
-	// Names are shown in dashboards and logs: no NUL, no line breaks.
-	if hasControl(b) {
+	if hasControl(s) {
 		fe.add(field, "must not contain control characters")
-		return true
+		return ""
 	}
-	if required && len(bytes.TrimSpace(b)) == 0 {
+	if required && strings.TrimSpace(s) == "" {
 		fe.add(field, "must not be blank")
-		return true
+		return ""
 	}
-	*dst = string(b)
-	return true
+	return s
 }
 
-func (s *scanner) timestamp(ev *Event, fe *FieldErrors) bool {
-	if s.peek() != '"' {
-		return s.wrongType("timestamp", "an RFC 3339 string", fe)
-	}
-	b, ok := s.str(&s.valBuf)
+func timestamp(v jsontext.Value, fe *FieldErrors) time.Time {
+	s, ok := str(v)
 	if !ok {
-		return false
+		fe.add("timestamp", "must be an RFC 3339 string")
+		return time.Time{}
 	}
-	t, err := parseRFC3339(b)
+	t, err := parseRFC3339(s)
 	if err != nil {
 		fe.add("timestamp", "must be an RFC 3339 date-time such as 2026-11-28T14:48:12Z")
-		return true
+		return time.Time{}
 	}
-	ev.Timestamp = t
-	return true
+	return t
 }
 
 // parseRFC3339 parses second-precision, fractional and offset forms.
-func parseRFC3339(b []byte) (time.Time, error) {
-	if len(b) < len("2006-01-02T15:04:05Z") || len(b) > 64 {
+func parseRFC3339(s string) (time.Time, error) {
+	if len(s) < len("2006-01-02T15:04:05Z") || len(s) > 64 {
 		return time.Time{}, errors.New("bad length")
 	}
-	t, err := time.Parse(time.RFC3339Nano, string(b))
+	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, err
 	}
 	return t.UTC(), nil
 }
 
-func (s *scanner) severity(ev *Event, fe *FieldErrors) bool {
-	if s.peek() != '"' {
-		return s.wrongType("severity", "a string", fe)
+func severity(v jsontext.Value, fe *FieldErrors) Severity {
+	if v.Kind() != '"' {
+		fe.add("severity", "must be a string")
+		return 0
 	}
-	b, ok := s.str(&s.valBuf)
-	if !ok {
-		return false
-	}
-	sev, known := parseSeverity(b)
+	var buf [16]byte
+	sev, known := parseSeverity(unquote(buf[:0], v))
 	if !known {
 		fe.add("severity", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-		return true
 	}
-	ev.Severity = sev
-	return true
+	return sev
 }
 
-func (s *scanner) tags(ev *Event, fe *FieldErrors) bool {
-	if s.peek() != '{' {
-		return s.wrongType("tags", "an object of strings", fe)
+// tags reads the tags object (or the wrong type) at the reader.
+func (r *reader) tags(ev *Event, fe *FieldErrors) error {
+	if r.dec.PeekKind() != '{' {
+		fe.add("tags", "must be an object of strings")
+		return r.skip()
 	}
-	s.pos++
-	s.skipWS()
-	if s.peek() == '}' {
-		s.pos++
-		return true
-	}
-	var m map[string]string
 	n := 0
-	for {
-		s.skipWS()
-		if s.peek() != '"' {
-			return s.fail("expected field name")
-		}
-		kb, ok := s.str(&s.keyBuf)
-		if !ok || !s.expect(':', "expected ':'") {
-			return false
-		}
-		s.skipWS()
+	err := r.members(func(kb []byte) error {
 		n++
-		keyMsg := checkText(kb, MaxTagKeyLen)
-		if keyMsg != "" {
-			fe.add("tags", "key "+keyMsg)
-			if !s.skipValue(1) {
-				return false
-			}
-		} else if s.peek() != '"' {
-			if !s.wrongType("tags."+string(kb), "a string", fe) {
-				return false
-			}
-		} else {
-			key := string(kb)
-			vb, ok := s.str(&s.valBuf)
-			if !ok {
-				return false
-			}
-			if msg := checkText(vb, MaxTagValueLen); msg != "" {
-				fe.add("tags."+key, msg)
-			} else if n <= MaxTags {
-				if m == nil {
-					m = make(map[string]string, 4)
-				}
-				m[key] = string(vb)
-			}
+		v, err := r.dec.ReadValue()
+		if err != nil {
+			return err
 		}
-		if !s.objectNext() {
-			if s.err != nil {
-				return false
-			}
-			break
+		key := string(kb)
+		if msg := checkText(key, MaxTagKeyLen); msg != "" {
+			fe.add("tags", "key "+msg)
+			return nil
 		}
-	}
+		s, ok := str(v)
+		if !ok {
+			fe.add("tags."+key, "must be a string")
+			return nil
+		}
+		if msg := checkText(s, MaxTagValueLen); msg != "" {
+			fe.add("tags."+key, msg)
+			return nil
+		}
+		if n <= MaxTags {
+			if ev.Tags == nil {
+				ev.Tags = make(map[string]string, 4)
+			}
+			ev.Tags[key] = s
+		}
+		return nil
+	})
 	if n > MaxTags {
 		fe.add("tags", "must have at most "+strconv.Itoa(MaxTags)+" entries")
 	}
-	ev.Tags = m
-	return true
+	return err
 }
 
-func (s *scanner) metadata(ev *Event, fe *FieldErrors) bool {
-	if s.peek() != '{' {
-		return s.wrongType("metadata", "a JSON object", fe)
+// metadata reads the metadata object (or the wrong type) at the reader: any
+// JSON object, kept compacted, and its latency member.
+func (r *reader) metadata(ev *Event, fe *FieldErrors) error {
+	if r.dec.PeekKind() != '{' {
+		fe.add("metadata", "must be a JSON object")
+		return r.skip()
 	}
-	start := s.pos
-	s.pos++
-	s.skipWS()
+	// The object starts after the name just read, a colon and white space.
+	start := int(r.dec.InputOffset())
+	start += bytes.IndexByte(r.data[start:], '{')
 	var latency float64
 	hasLatency := false
-	if s.peek() == '}' {
-		s.pos++
-	} else {
-		for {
-			s.skipWS()
-			if s.peek() != '"' {
-				return s.fail("expected field name")
-			}
-			kb, ok := s.str(&s.keyBuf)
-			if !ok || !s.expect(':', "expected ':'") {
-				return false
-			}
-			s.skipWS()
-			if string(kb) == "latency" {
-				var v float64
-				var ok bool
-				v, ok, hasLatency = s.latency()
-				if !ok {
-					return false
-				}
-				if hasLatency {
-					latency = v
-				}
-			} else if !s.skipValue(1) {
-				return false
-			}
-			if !s.objectNext() {
-				if s.err != nil {
-					return false
-				}
-				break
-			}
+	err := r.members(func(name []byte) error {
+		v, err := r.dec.ReadValue()
+		if err == nil && string(name) == "latency" {
+			latency, hasLatency = parseLatency(v)
 		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	raw := s.data[start:s.pos]
+	raw := r.data[start:r.dec.InputOffset()]
 	if len(raw) > MaxMetadataBytes {
 		fe.add("metadata", "must be at most "+strconv.Itoa(MaxMetadataBytes)+" bytes")
-		return true
+		return nil
 	}
 	if !utf8.Valid(raw) {
 		fe.add("metadata", "must be valid UTF-8")
-		return true
+		return nil
 	}
-	ev.Metadata = compact(make([]byte, 0, len(raw)), raw)
+	meta := jsontext.Value(bytes.Clone(raw))
+	if hasSpace(raw) { // else it is compact already
+		_ = meta.Compact() // raw is valid JSON
+	}
+	ev.Metadata = json.RawMessage(meta)
 	ev.MetaLatency, ev.HasMetaLatency = latency, hasLatency
-	return true
+	return nil
 }
 
-// latency decodes metadata.latency: a number or a numeric string counts,
-// anything else (and NaN or ±Inf) is ignored. ok is false only for
-// malformed JSON.
-func (s *scanner) latency() (v float64, ok, has bool) {
-	var num []byte
-	switch c := s.peek(); {
-	case c == '-' || (c >= '0' && c <= '9'):
-		if num, ok = s.scanNumber(); !ok {
-			return 0, false, false
-		}
-	case c == '"':
-		if num, ok = s.str(&s.valBuf); !ok {
-			return 0, false, false
-		}
-		num = bytes.TrimSpace(num)
-	default:
-		return 0, s.skipValue(1), false
+// parseLatency reads metadata.latency: a number or a numeric string counts,
+// anything else (and NaN or ±Inf) is ignored.
+func parseLatency(v jsontext.Value) (float64, bool) {
+	num := string(v)
+	if v.Kind() == '"' {
+		s, _ := str(v)
+		num = strings.TrimSpace(s)
+	} else if v[0] != '-' && (v[0] < '0' || v[0] > '9') {
+		return 0, false
 	}
 	if len(num) == 0 || len(num) > 64 {
-		return 0, true, false
+		return 0, false
 	}
-	f, err := strconv.ParseFloat(string(num), 64)
+	f, err := strconv.ParseFloat(num, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, true, false
+		return 0, false
 	}
-	return f, true, true
+	return f, true
 }
 
-// hasControl reports whether b holds an ASCII control character. A byte
-// scan suffices: in UTF-8 every byte of a multi-byte rune is >= 0x80.
-func hasControl(b []byte) bool {
+// hasSpace reports whether the valid JSON b has a byte at or below ' ':
+// white space between tokens, or a space inside a string (which Compact
+// keeps). Valid JSON has no other such bytes.
+func hasSpace(b []byte) bool {
 	for _, c := range b {
-		if c < 0x20 || c == 0x7f {
+		if c <= ' ' {
+			return true
+		}
+	}
+	return false
+}
+
+// hasControl reports whether s holds an ASCII control character. A byte
+// scan suffices: in UTF-8 every byte of a multi-byte rune is >= 0x80.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
 			return true
 		}
 	}

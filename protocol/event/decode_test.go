@@ -88,7 +88,8 @@ func TestDecodeValidation(t *testing.T) {
 		{"bad escape", `{"eventType":"a\x","source":"s"}`, "body", nil},
 		{"control char", "{\"eventType\":\"a\nb\",\"source\":\"s\"}", "body", nil},
 		{"bad number", ev(`"metadata":{"a":01}`), "body", nil},
-		{"deep nesting", ev(`"metadata":` + strings.Repeat(`{"a":`, 300) + `1` + strings.Repeat(`}`, 300)), "body", nil},
+		{"deep nesting", ev(`"metadata":` + strings.Repeat(`{"a":`, 10001) + `1` + strings.Repeat(`}`, 10001)), "body", nil},
+		{"nesting 300", ev(`"metadata":` + strings.Repeat(`{"a":`, 300) + `1` + strings.Repeat(`}`, 300)), "", nil},
 		// required names
 		{"minimal", ev(""), "", func(t *testing.T, e Event) {
 			if e.Severity != SeverityInfo || !e.Timestamp.IsZero() || e.Tags != nil || e.Metadata != nil {
@@ -202,6 +203,24 @@ func TestDecodeValidation(t *testing.T) {
 				t.Errorf("metadata %s", e.Metadata)
 			}
 		}},
+		{"metadata escapes kept", ev(`"metadata":{ "a\u0041" : "\u00e9\n\"/" }`), "", func(t *testing.T, e Event) {
+			if string(e.Metadata) != `{"a\u0041":"\u00e9\n\"/"}` {
+				t.Errorf("metadata %s", e.Metadata)
+			}
+		}},
+		{"metadata duplicate names", ev(`"metadata":{"a":1,"a":2}`), "", func(t *testing.T, e Event) {
+			if string(e.Metadata) != `{"a":1,"a":2}` {
+				t.Errorf("metadata %s", e.Metadata)
+			}
+		}},
+		{"latency last wins", ev(`"metadata":{"latency":1,"latency":"2"}`), "", latency(2, true)},
+		{"latency case differs", ev(`"metadata":{"Latency":1}`), "", latency(0, false)},
+		{"tags key bad utf8", ev("\"tags\":{\"k\xff\":\"v\"}"), "tags", nil},
+		{"tags duplicate key", ev(`"tags":{"a":"1","a":"2"}`), "", func(t *testing.T, e Event) {
+			if e.Tags["a"] != "2" {
+				t.Errorf("tags %v", e.Tags)
+			}
+		}},
 		{"metadata too big", ev(`"metadata":{"a":"` + long(MaxMetadataBytes, "x") + `"}`), "metadata", nil},
 		{"metadata bad utf8", ev("\"metadata\":{\"a\":\"\xff\"}"), "metadata", nil},
 		{"latency number", ev(`"metadata":{"latency":12}`), "", latency(12, true)},
@@ -245,6 +264,35 @@ func latency(v float64, has bool) func(*testing.T, Event) {
 		if e.HasMetaLatency != has || e.MetaLatency != v {
 			t.Errorf("latency = %v, %v; want %v, %v", e.MetaLatency, e.HasMetaLatency, v, has)
 		}
+	}
+}
+
+// TestDecodeSyntaxMessages pins the "body" message of malformed JSON: the
+// offset and jsontext's words for what is wrong, with where (a JSON
+// pointer, cut to its last 100 bytes).
+func TestDecodeSyntaxMessages(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ body, want string }{
+		{`{"eventType":`, `malformed JSON at offset 13: unexpected end of input within "/eventType"`},
+		{`{"eventType":"t","source":"s"}{}`, `malformed JSON at offset 30: unexpected data after the object`},
+		{`{"eventType":"t","source":"s","metadata":{"a":[1,2}}`,
+			`malformed JSON at offset 50: invalid character '}' after array element (expecting ',' or ']') within "/metadata/a"`},
+		{`{1:1}`, `malformed JSON at offset 1: object member name must be a string`},
+		{`nulll`, `malformed JSON at offset 4: unexpected data after the value`},
+	}
+	for _, tc := range tests {
+		if _, fe := Decode([]byte(tc.body)); fe[BodyField] != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.body, fe[BodyField], tc.want)
+		}
+	}
+	deep := ev(`"metadata":` + strings.Repeat(`[`, 10001) + strings.Repeat(`]`, 10001))
+	_, fe := Decode([]byte(deep))
+	if msg := fe[BodyField]; !strings.HasPrefix(msg, "malformed JSON at offset 10040: exceeded max depth within \"…") || len(msg) > 200 {
+		t.Errorf("deep nesting: %q", msg)
+	}
+	if _, err := DecodeBatch([]byte(`[{"a":}]`)); err == nil ||
+		err.Error() != `malformed JSON at offset 6: invalid character '}' at start of value within "/0/a"` {
+		t.Errorf("batch: %v", err)
 	}
 }
 
@@ -359,9 +407,9 @@ func TestDecodeBatchLimit(t *testing.T) {
 	}
 }
 
-// TestScannerMatchesEncodingJSON checks the scanner accepts exactly the JSON
-// that encoding/json accepts, on tricky inputs.
-func TestScannerMatchesEncodingJSON(t *testing.T) {
+// TestDecodeMatchesEncodingJSON checks that Decode refuses as malformed
+// exactly the JSON that encoding/json refuses, on tricky inputs in metadata.
+func TestDecodeMatchesEncodingJSON(t *testing.T) {
 	t.Parallel()
 	inputs := []string{
 		`1`, `-0`, `-`, `01`, `1.`, `.5`, `1e`, `1e+`, `1E-7`, `-1.5e+10`, `"\u00"`, `"\uZZZZ"`, `"\/"`,
@@ -369,14 +417,10 @@ func TestScannerMatchesEncodingJSON(t *testing.T) {
 		`{"a":[{"b":[[]]}]}`, `""`, `"\ud800\udc00"`, `[`, `]`, `{`, `}`, ` `, `"abc`, `[1 2]`,
 	}
 	for _, in := range inputs {
-		s := scanner{data: []byte(in)}
-		got := s.skipValue(0)
-		if got {
-			s.skipWS()
-			got = s.pos == len(in)
-		}
-		if want := json.Valid([]byte(in)); got != want {
-			t.Errorf("%q: scanner %v, encoding/json %v", in, got, want)
+		_, fe := Decode([]byte(ev(`"metadata":{"a":` + in + `}`)))
+		_, malformed := fe[BodyField]
+		if want := !json.Valid([]byte(in)); malformed != want {
+			t.Errorf("%q: malformed %v, encoding/json %v (%v)", in, malformed, want, fe)
 		}
 	}
 }

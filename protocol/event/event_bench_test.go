@@ -87,6 +87,30 @@ func BenchmarkGeneratorNew(b *testing.B) {
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = g.New(now)
+		sinkID = g.New(now)
 	}
 }
+
+func BenchmarkIDString(b *testing.B) {
+	id := NewGenerator().New(time.Now())
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkString = id.String()
+	}
+}
+
+func BenchmarkParseID(b *testing.B) {
+	s := NewGenerator().New(time.Now()).String()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseID(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Sinks keep the compiler from dropping what a benchmark measures.
+var (
+	sinkString string
+	sinkID     ID
+)

@@ -94,14 +94,52 @@ func TestGeneratorMonotonic(t *testing.T) {
 
 func TestGeneratorOverflow(t *testing.T) {
 	t.Parallel()
-	g := NewGenerator()
+	// Entropy of all ones: the first ID of a millisecond has no room left,
+	// so the next one must move to the next millisecond.
+	var g Generator
+	g.seed(onesReader{})
 	now := time.UnixMilli(5000)
 	a := g.New(now)
-	g.hi, g.lo = 0xFFFF, ^uint64(0)
 	b := g.New(now)
-	if b.Compare(a) <= 0 || b.Ms() != 5001 {
+	if b.Compare(a) <= 0 || a.Ms() != 5000 || b.Ms() != 5001 {
 		t.Fatalf("overflow: %s after %s (ms %d)", b, a, b.Ms())
 	}
+	if c := g.New(now); c.Compare(b) <= 0 || c.Ms() != 5002 {
+		t.Fatalf("overflow again: %s after %s", c, b)
+	}
+}
+
+// onesReader reads as all one bits.
+type onesReader struct{}
+
+func (onesReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 0xFF
+	}
+	return len(p), nil
+}
+
+func TestGeneratorZeroEntropy(t *testing.T) {
+	t.Parallel()
+	// All-zero randomness at the epoch would give the zero ID, and makes
+	// ulid's monotonic entropy start again within the millisecond.
+	var g Generator
+	g.seed(zeroReader{})
+	prev := ID{}
+	for i := 0; i < 5; i++ {
+		id := g.New(time.UnixMilli(0))
+		if id.Compare(prev) <= 0 {
+			t.Fatalf("step %d: %s not after %s", i, id, prev)
+		}
+		prev = id
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 func TestGeneratorUnique(t *testing.T) {
@@ -167,4 +205,16 @@ func lower(s string) string {
 		}
 	}
 	return string(b)
+}
+
+func TestGeneratorStepsByOne(t *testing.T) {
+	t.Parallel()
+	// Within a millisecond the random part grows by one, as the journal's
+	// IDs always have.
+	g := NewGenerator()
+	now := time.UnixMilli(1_800_000_000_000)
+	a := g.New(now)
+	if b := g.New(now); b != a.next() {
+		t.Fatalf("%s then %s: not one apart", a, b)
+	}
 }
