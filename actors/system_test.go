@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -189,4 +190,54 @@ func TestRecoveryFromCheckpointAndTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitSnapshot(t, sys2, "1 event after reset", func(s *snapshots.Snapshot) bool { return total(s) == 1 })
+}
+
+// TestIDsIncreaseWhenTheClockStepsBack: event IDs keep increasing through
+// the journal when the wall clock steps back, within one run and across a
+// restart whose clock is behind the last ID.
+func TestIDsIncreaseWhenTheClockStepsBack(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	step := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	start := func() (*System, *journal.Journal) {
+		j, err := journal.Open(journal.Config{Dir: dir, Log: zerolog.Nop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys, err := Start(Config{Log: zerolog.Nop(), Journal: j, Tick: 50 * time.Millisecond, Now: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sys, j
+	}
+	ctx := context.Background()
+	var last event.ID
+	ingest := func(sys *System, what string) {
+		t.Helper()
+		evs, err := sys.Ingest(ctx, newEvents(3, what))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if e.ID.Compare(last) <= 0 {
+				t.Fatalf("%s: id %s not after %s", what, e.ID, last)
+			}
+			last = e.ID
+		}
+	}
+	sys, j := start()
+	ingest(sys, "first")
+	step(-time.Hour)
+	ingest(sys, "after the clock stepped back")
+	if err := sys.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	step(-time.Hour)
+	sys, j = start()
+	defer j.Close()
+	defer sys.Stop(ctx)
+	ingest(sys, "after a restart two hours behind")
 }
