@@ -19,25 +19,6 @@ import (
 	"github.com/eventara/eventara/protocol/sockjs"
 )
 
-// deflateOnce compresses p as the topic does for permessage-deflate
-// without context takeover: a fresh compressor, a sync flush, the final
-// 00 00 ff ff removed.
-func deflateOnce(t testing.TB, p []byte) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	w, err := flate.NewWriter(&out, flate.BestCompression)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(p)
-	w.Flush()
-	b := out.Bytes()
-	if !bytes.HasSuffix(b, []byte{0, 0, 0xff, 0xff}) {
-		t.Fatalf("sync flush missing: % x", b[len(b)-4:])
-	}
-	return b[:len(b)-4]
-}
-
 // inflate decodes one permessage-deflate payload (RFC 7692 section 7.2.2):
 // append 00 00 ff ff and inflate.
 func inflate(t testing.TB, payload []byte) []byte {
@@ -50,16 +31,9 @@ func inflate(t testing.TB, payload []byte) []byte {
 	return b
 }
 
-// deflateShared is a Shared with the compressed tails filled in.
-func deflateShared(t testing.TB, tail []byte) *actors.Shared {
-	sockTail := sockjs.AppendEscaped(nil, tail)
-	return &actors.Shared{
-		JSON:              tail,
-		STOMPTail:         tail,
-		SockJSTail:        sockTail,
-		STOMPTailDeflate:  deflateOnce(t, tail),
-		SockJSTailDeflate: deflateOnce(t, append(append([]byte(nil), sockTail...), `"]`...)),
-	}
+// deflateShared is a Shared whose JSON and STOMP tail are both tail.
+func deflateShared(tail []byte) *actors.Shared {
+	return &actors.Shared{JSON: tail, STOMPTail: tail}
 }
 
 type wsFrame struct {
@@ -147,7 +121,7 @@ func TestDeflateStoredBlockSplit(t *testing.T) {
 func TestDeflateBuildInflates(t *testing.T) {
 	tail := append([]byte("destination:/topic/metrics\ntimestamp:1764349200000\ncontent-length:20\n\n"), bytes.Repeat([]byte(`{"a":"b\u00e9\n"}`), 400)...)
 	tail = append(tail, 0)
-	sh := deflateShared(t, tail)
+	sh := deflateShared(tail)
 	head := []byte("MESSAGE\nsubscription:sub-0\nmessage-id:x-1\n")
 	units := []actors.Outgoing{
 		{Head: []byte("CONNECTED\nversion:1.2\n\n\x00")},
@@ -219,10 +193,12 @@ func TestDeflateBuildInflates(t *testing.T) {
 		})
 	}
 	// A Shared whose compression failed (nil) goes out uncompressed.
+	failed := &actors.Shared{STOMPTail: tail}
+	framingsOf(failed).stompDeflated.once.Do(func() {})
 	c := &wsConn{deflate: true}
 	fb := getBuilder()
 	defer putBuilder(fb)
-	c.build(fb, []actors.Outgoing{{Head: head, Shared: &actors.Shared{STOMPTail: tail}}})
+	c.build(fb, []actors.Outgoing{{Head: head, Shared: failed}})
 	if fr := parseFrames(t, fb.flat(nil)); fr[0].hdr != 0x81 || string(fr[0].payload) != full {
 		t.Fatalf("no compressed tail: header %#x", fr[0].hdr)
 	}
@@ -236,7 +212,7 @@ func TestDeflateWithCoderClient(t *testing.T) {
 	t.Parallel()
 	tail := append([]byte("destination:/topic/metrics\ncontent-length:9\n\n"), bytes.Repeat([]byte(`{"k":"v"},`), 2000)...)
 	tail = append(tail, 0)
-	sh := deflateShared(t, tail)
+	sh := deflateShared(tail)
 	for _, tc := range []struct {
 		name   string
 		sockjs bool
@@ -339,7 +315,7 @@ func TestDeflateWithCoderClient(t *testing.T) {
 // snapshot message: a stored block for the head, the shared tail by
 // reference. It must not allocate.
 func BenchmarkBuildDeflateFrame(b *testing.B) {
-	sh := deflateShared(b, benchShared().STOMPTail)
+	sh := deflateShared(benchShared().STOMPTail)
 	for _, sj := range []bool{false, true} {
 		b.Run(fmt.Sprintf("sockjs=%v", sj), func(b *testing.B) {
 			c := &wsConn{sockjs: sj, deflate: true}

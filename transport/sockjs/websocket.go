@@ -159,8 +159,8 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, sockjsF
 	}
 	// permessage-deflate with no context takeover either way: each server
 	// message is compressed on its own, so the shared part of a snapshot
-	// is compressed once per tick by the topic (actors.Shared's *Deflate
-	// fields) and a connection keeps no compressor. coder/websocket
+	// is compressed once per tick for every connection (framingsOf) and a
+	// connection keeps no compressor. coder/websocket
 	// answers "permessage-deflate; client_no_context_takeover;
 	// server_no_context_takeover" to any acceptable offer (RFC 7692
 	// sections 7.1.1.1 and 7.1.1.2 let a server add both) and inflates
@@ -499,8 +499,8 @@ func (c *wsConn) drain() {
 // build lays out units: SockJS batches them into one a[...] message (or
 // an h frame when none is queued); raw WebSocket gives each its own. On a
 // permessage-deflate connection each shared STOMP snapshot is a message of
-// its own, compressed: the head as a stored block, then the topic's
-// compressed tail.
+// its own, compressed: the head as a stored block, then the snapshot's
+// compressed tail, shared by every connection.
 func (c *wsConn) build(fb *frameBuilder, units []actors.Outgoing) {
 	f := actors.Framing(c.framing.Load())
 	if c.sockjs {
@@ -513,7 +513,7 @@ func (c *wsConn) build(fb *frameBuilder, units []actors.Outgoing) {
 		open := false // an uncompressed a[...] message is being laid out
 		for i := range units {
 			u := &units[i]
-			if c.deflate && f == actors.FramingSTOMP && u.Shared != nil && u.Shared.SockJSTailDeflate != nil {
+			if z := c.deflated(u, f); z != nil {
 				if open {
 					fb.lit(sockjs.ArrayEnd)
 					fb.end()
@@ -521,7 +521,7 @@ func (c *wsConn) build(fb *frameBuilder, units []actors.Outgoing) {
 				}
 				fb.beginDeflate()
 				fb.stored(sockjs.ArrayStart+sockjs.MessageStart, u.Head, true)
-				fb.ext(u.Shared.SockJSTailDeflate)
+				fb.ext(z)
 				fb.end()
 				continue
 			}
@@ -538,7 +538,7 @@ func (c *wsConn) build(fb *frameBuilder, units []actors.Outgoing) {
 				if f == actors.FramingJSON {
 					fb.escaped(sh.JSON)
 				} else {
-					fb.ext(sh.SockJSTail)
+					fb.ext(framingsOf(sh).sockJSTail(sh))
 				}
 			}
 			fb.lit(sockjs.MessageEnd)
@@ -551,10 +551,10 @@ func (c *wsConn) build(fb *frameBuilder, units []actors.Outgoing) {
 	}
 	for i := range units {
 		u := &units[i]
-		if c.deflate && f == actors.FramingSTOMP && u.Shared != nil && u.Shared.STOMPTailDeflate != nil {
+		if z := c.deflated(u, f); z != nil {
 			fb.beginDeflate()
 			fb.stored("", u.Head, false)
-			fb.ext(u.Shared.STOMPTailDeflate)
+			fb.ext(z)
 			fb.end()
 			continue
 		}
@@ -569,6 +569,21 @@ func (c *wsConn) build(fb *frameBuilder, units []actors.Outgoing) {
 		}
 		fb.end()
 	}
+}
+
+// deflated is the compressed tail of u when it goes out as a compressed
+// message: a STOMP snapshot on a connection that negotiated
+// permessage-deflate, whose tail compressed (once per snapshot, for every
+// connection: framingsOf). Nil otherwise: u goes out uncompressed.
+func (c *wsConn) deflated(u *actors.Outgoing, f actors.Framing) []byte {
+	sh := u.Shared
+	if !c.deflate || f != actors.FramingSTOMP || sh == nil {
+		return nil
+	}
+	if c.sockjs {
+		return framingsOf(sh).sockJSDeflate(sh)
+	}
+	return framingsOf(sh).stompDeflate(sh)
 }
 
 // flush writes what fb holds in one call, with the write timeout (then
