@@ -1,12 +1,12 @@
 package sockjs
 
 import (
+	"math"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -24,20 +24,13 @@ var stompSubprotocols = []string{"v12.stomp", "v11.stomp", "v10.stomp"}
 type wsConn struct {
 	h       *Handler
 	ws      messageConn
-	nc      net.Conn
 	hixie   bool // draft Hixie-76 framing (0x00 text 0xFF)
-	deflate bool // permessage-deflate was negotiated: shared snapshots go compressed
-	writev  bool // nc takes a writev in one call (TCP, Unix)
-	// raw, when set, lets Send write at once from the caller's goroutine
-	// with one non-blocking writev when no writer runs (the fast path).
-	raw syscall.RawConn
-	// wmu is held while a frame is on the wire, even partly: data frames
-	// (flush, the fast path) and coder/websocket's control frames
-	// (ctlWriter) take it, so a fast-path frame that went out only in
-	// part is finished (by drain, from pending) before anything else is
-	// written.
-	wmu     sync.Mutex
-	pending []byte // the unsent rest of a fast-path write; wmu stays locked until drain writes it
+	deflate bool // permessage-deflate was negotiated and the wire can send shared compressed tails
+	// wire writes the data frames (wire.go); inline, when set, is the same
+	// wire, able to write without blocking: Send then writes from its
+	// caller when no writer runs (the fast path).
+	wire    wire
+	inline  inlineWire
 	sockjs  bool
 	remote  string
 	cred    string // the handshake's token (Credential)
@@ -90,19 +83,23 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, sockjsF
 	// permessage-deflate with no context takeover either way: each server
 	// message is compressed on its own, so the shared part of a snapshot
 	// is compressed once per tick for every connection (framingsOf) and a
-	// connection keeps no compressor. coder/websocket
-	// answers "permessage-deflate; client_no_context_takeover;
+	// connection keeps no compressor. coder/websocket answers
+	// "permessage-deflate; client_no_context_takeover;
 	// server_no_context_takeover" to any acceptable offer (RFC 7692
 	// sections 7.1.1.1 and 7.1.1.2 let a server add both) and inflates
-	// what the client compresses; it never compresses here, as data
-	// frames are written by wsConn and control frames are never
-	// compressed.
-	opts := &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionNoContextTakeover}
+	// what the client compresses. It never compresses: control frames are
+	// never compressed, and the threshold keeps it from compressing data
+	// messages once per connection where it writes them (coderWire).
+	opts := &websocket.AcceptOptions{
+		InsecureSkipVerify:   true,
+		CompressionMode:      websocket.CompressionNoContextTakeover,
+		CompressionThreshold: math.MaxInt,
+	}
 	if !sockjsFraming {
 		opts.Subprotocols = stompSubprotocols
 	}
 	c := &wsConn{h: h, sockjs: sockjsFraming, remote: r.RemoteAddr, cred: requestToken(r)}
-	hc := &hijackCapture{ResponseWriter: w, c: c}
+	hc := &hijackCapture{ResponseWriter: w, timeout: h.cfg.WriteTimeout}
 	ws, err := websocket.Accept(hc, r, opts)
 	if err != nil {
 		h.cfg.Log.Debug().Err(err).Str("remote", r.RemoteAddr).Msg("websocket handshake failed")
@@ -110,32 +107,25 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request, sockjsF
 	}
 	ws.SetReadLimit(int64(h.cfg.MaxMessageSize))
 	h.cfg.Log.Debug().Str("remote", r.RemoteAddr).Str("subprotocol", ws.Subprotocol()).Msg("websocket accepted")
-	c.ws, c.nc = coderConn{ws}, hc.nc
-	c.deflate = strings.HasPrefix(hc.Header().Get("Sec-WebSocket-Extensions"), "permessage-deflate")
-	if sc, ok := hc.nc.(syscall.Conn); ok {
-		c.raw, _ = sc.SyscallConn() // only coder/websocket connections: their control frames go through wmu
+	c.ws = coderConn{ws}
+	c.wire, c.inline = hc.wire, hc.inline
+	if c.wire == nil {
+		c.wire = coderWire{ws: ws, timeout: h.cfg.WriteTimeout} // sends nothing compressed: c.deflate stays off
+	} else {
+		c.deflate = strings.HasPrefix(hc.Header().Get("Sec-WebSocket-Extensions"), "permessage-deflate")
 	}
-	h.runWebSocket(r, c)
+	h.runWebSocket(r, c, hc.nc)
 }
 
 // runWebSocket starts an accepted WebSocket session (r is its handshake)
-// and returns: the session runs on in a goroutine of its own, the reader,
+// on nc and returns: the session runs on in a goroutine of its own, the reader,
 // so the handler's goroutine and net/http's per-request state are freed.
 // The connection limiter's release goes with it (detachConn), and
 // Handler.Close reaches it through h.conns (http.Server.Shutdown does not
 // track hijacked connections).
-func (h *Handler) runWebSocket(r *http.Request, c *wsConn) {
-	switch nc := c.nc.(type) {
-	case *net.TCPConn:
-		c.writev = true
-		if h.cfg.SendBuffer > 0 {
-			_ = nc.SetWriteBuffer(h.cfg.SendBuffer)
-		}
-	case *net.UnixConn:
-		c.writev = true
-	}
-	if !c.writev {
-		c.raw = nil
+func (h *Handler) runWebSocket(r *http.Request, c *wsConn, nc net.Conn) {
+	if tc, ok := nc.(*net.TCPConn); ok && h.cfg.SendBuffer > 0 {
+		_ = tc.SetWriteBuffer(h.cfg.SendBuffer)
 	}
 	if !h.register(c) {
 		c.ws.Close(websocket.StatusGoingAway, "shutting down")

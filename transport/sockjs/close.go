@@ -33,7 +33,7 @@ func (c *wsConn) closeHandshake(fb *frameBuilder, code int, reason string) {
 		fb.begin(c.hixie)
 		fb.lit(string(sockjs.AppendClose(nil, code, reason)))
 		fb.end()
-		if err := c.flush(fb); err != nil {
+		if err := c.wire.flush(fb); err != nil {
 			c.ws.CloseNow()
 			return
 		}

@@ -6,23 +6,27 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"time"
 )
 
-// hijackCapture passes a ResponseWriter to websocket.Accept and keeps the
-// hijacked net.Conn, so data frames can be written to it directly. The
-// buffered writer handed to coder/websocket is small: it only ever writes
-// control frames, through c's wmu.
+// hijackCapture passes a ResponseWriter to websocket.Accept and keeps
+// what the hijack gave: the net.Conn, and the wire hijackWire made of it
+// (nil where coder/websocket writes the data frames itself: coderWire).
 //
 // net/http hands over its connection's own 4 KB bufio.Reader and Writer,
-// which coder/websocket keeps for the WebSocket's whole life. Small
-// buffers are swapped into those same structs, so the 4 KB arrays are
-// freed: about 7.5 KB per connection. Inbound traffic is small (STOMP
-// commands, heart-beats); larger payloads bypass a bufio.Reader's buffer
-// anyway.
+// which coder/websocket keeps for the WebSocket's whole life. A small
+// reader is swapped into the same struct, so its 4 KB array is freed:
+// inbound traffic is small (STOMP commands, heart-beats), and larger
+// payloads bypass a bufio.Reader's buffer anyway. On a socketWire
+// connection the writer is swapped too (hijackWire): coder/websocket then
+// writes only control frames through it. About 7.5 KB per connection in
+// all.
 type hijackCapture struct {
 	http.ResponseWriter
-	c  *wsConn
-	nc net.Conn
+	timeout time.Duration // Config.WriteTimeout, for the wire
+	nc      net.Conn
+	wire    wire
+	inline  inlineWire
 }
 
 func (hc *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -32,7 +36,7 @@ func (hc *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	hc.nc = nc
 	shrinkReader(brw.Reader, nc)
-	*brw.Writer = *bufio.NewWriterSize(ctlWriter{hc.c, nc}, 256)
+	hc.wire, hc.inline = hijackWire(nc, brw.Writer, hc.timeout)
 	return nc, brw, nil
 }
 
@@ -56,17 +60,4 @@ func shrinkReader(br *bufio.Reader, nc net.Conn) {
 	if n > 0 {
 		br.Peek(n) // served by the bytes.Reader alone: never waits on nc
 	}
-}
-
-// ctlWriter writes coder/websocket's control frames (pong, close) whole,
-// never inside a data frame: it waits for wmu.
-type ctlWriter struct {
-	c  *wsConn
-	nc net.Conn
-}
-
-func (w ctlWriter) Write(p []byte) (int, error) {
-	w.c.wmu.Lock()
-	defer w.c.wmu.Unlock()
-	return w.nc.Write(p)
 }

@@ -40,7 +40,7 @@ func (c *wsConn) run() {
 		fb.begin(c.hixie)
 		fb.lit(sockjs.OpenFrame)
 		fb.end()
-		err := c.flush(fb)
+		err := c.wire.flush(fb)
 		putBuilder(fb)
 		if err != nil {
 			c.ws.CloseNow()

@@ -7,17 +7,23 @@ import (
 	"github.com/eventara/eventara/protocol/sockjs"
 )
 
+// The writer role: at most one goroutine writes a connection's data
+// frames, the one that set wsConn.writing (under mu) and has not cleared
+// it: Send's caller on the fast path (writeNow), else a drain goroutine.
+// It is the only caller of the connection's wire (wire.go), which orders
+// those writes with the control frames its library writes.
+
 // Send implements actors.ClientConn: it queues o and starts the writer
-// goroutine if none runs. When no writer runs (so nothing is queued), it
-// writes o itself first, with one non-blocking writev: a tick's delivery
-// then costs no goroutine and no wake-up.
+// goroutine if none runs. When no writer runs (so nothing is queued) and
+// the wire can write without blocking, it writes o itself first: a tick's
+// delivery then costs no goroutine and no wake-up.
 func (c *wsConn) Send(o actors.Outgoing) bool {
 	c.mu.Lock()
 	if c.closeReq || c.broken || len(c.queue) >= c.h.cfg.QueueLength {
 		c.mu.Unlock()
 		return false
 	}
-	if !c.writing && c.raw != nil {
+	if !c.writing && c.inline != nil {
 		c.writing = true // this goroutine is the writer for now
 		c.mu.Unlock()
 		c.writeNow(o)
@@ -64,33 +70,23 @@ func (c *wsConn) heartbeatTimer() *time.Timer {
 }
 
 // writeNow is Send's fast path, run by the goroutine that took the writer
-// role: o goes out with one non-blocking writev. What the socket did not
-// take, and anything queued meanwhile, is left to a drain goroutine.
+// role: o goes out at once if the socket takes it without blocking. What
+// it did not take (the wire keeps it), and anything queued meanwhile, is
+// left to a drain goroutine.
 func (c *wsConn) writeNow(o actors.Outgoing) {
 	fb := getBuilder()
-	units := fb.units(o)
-	c.build(fb, units)
-	c.wmu.Lock()
-	n, total, err := fb.tryWritev(c.raw)
-	if err != nil {
-		c.wmu.Unlock()
-		putBuilder(fb)
-		c.mu.Lock()
-		c.broken = true // writing stays true: no writer starts again
-		c.mu.Unlock()
-		c.h.cfg.Log.Debug().Err(err).Str("remote", c.remote).Msg("websocket write failed")
-		c.ws.CloseNow()
-		return
-	}
-	if n < total {
-		c.pending = fb.rest(n) // wmu stays locked until drain has written it
-		putBuilder(fb)
-		go c.drain()
-		return
-	}
-	c.wmu.Unlock()
+	c.build(fb, fb.units(o))
+	done, err := c.inline.tryWrite(fb)
 	putBuilder(fb)
+	if err != nil {
+		c.writeFailed(err)
+		return
+	}
 	c.wrote.Store(true)
+	if !done {
+		go c.drain() // its first flush writes the rest
+		return
+	}
 	c.mu.Lock()
 	if len(c.queue) == 0 && !c.hbDue && !c.closeReq {
 		c.writing = false
@@ -101,6 +97,16 @@ func (c *wsConn) writeNow(o actors.Outgoing) {
 	go c.drain() // queued meanwhile, or Close was called
 }
 
+// writeFailed ends a connection whose write failed; the writer role is
+// kept, so no writer starts again.
+func (c *wsConn) writeFailed(err error) {
+	c.mu.Lock()
+	c.broken = true
+	c.mu.Unlock()
+	c.h.cfg.Log.Debug().Err(err).Str("remote", c.remote).Msg("websocket write failed")
+	c.ws.CloseNow()
+}
+
 // drain is the connection's writer: it takes everything queued, writes it
 // in one call, and repeats until the queue is empty, then exits (or runs
 // the close handshake if Close was called). It first finishes a fast-path
@@ -108,21 +114,9 @@ func (c *wsConn) writeNow(o actors.Outgoing) {
 func (c *wsConn) drain() {
 	fb := getBuilder()
 	defer putBuilder(fb)
-	if p := c.pending; p != nil {
-		c.pending = nil
-		c.nc.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteTimeout))
-		_, err := c.nc.Write(p)
-		c.nc.SetWriteDeadline(time.Time{}) // the fast path's raw writes must not see it
-		c.wmu.Unlock()
-		if err != nil {
-			c.mu.Lock()
-			c.broken = true
-			c.mu.Unlock()
-			c.h.cfg.Log.Debug().Err(err).Str("remote", c.remote).Msg("websocket write failed")
-			c.ws.CloseNow()
-			return
-		}
-		c.wrote.Store(true)
+	if err := c.wire.flush(nil); err != nil {
+		c.writeFailed(err)
+		return
 	}
 	for {
 		c.mu.Lock()
@@ -147,17 +141,13 @@ func (c *wsConn) drain() {
 
 		fb.reset()
 		c.build(fb, units)
-		err := c.flush(fb)
+		err := c.wire.flush(fb)
 		clear(units)
 		c.mu.Lock()
 		c.spare = units[:0]
-		if err != nil {
-			c.broken = true // writing stays true: no writer starts again
-		}
 		c.mu.Unlock()
 		if err != nil {
-			c.h.cfg.Log.Debug().Err(err).Str("remote", c.remote).Msg("websocket write failed")
-			c.ws.CloseNow()
+			c.writeFailed(err)
 			return
 		}
 		c.wrote.Store(true)
@@ -252,23 +242,4 @@ func (c *wsConn) deflated(u *actors.Outgoing, f actors.Framing) []byte {
 		return framingsOf(sh).sockJSDeflate(sh)
 	}
 	return framingsOf(sh).stompDeflate(sh)
-}
-
-// flush writes what fb holds in one call, with the write timeout (then
-// cleared: the fast path's raw writes would fail on an expired one).
-func (c *wsConn) flush(fb *frameBuilder) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.nc.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteTimeout))
-	defer c.nc.SetWriteDeadline(time.Time{})
-	if c.writev {
-		bufs := fb.buffers()
-		_, err := bufs.WriteTo(c.nc)
-		return err
-	}
-	b := getBuf()
-	defer putBuf(b)
-	*b = fb.flat((*b)[:0])
-	_, err := c.nc.Write(*b)
-	return err
 }
