@@ -17,8 +17,11 @@ const (
 	FramingJSON
 )
 
-// Shared holds the bytes of one snapshot MESSAGE that are the same for every
-// subscriber, prepared once per tick. Read-only once built.
+// Shared is one snapshot's MESSAGE as every subscriber shares it, built
+// once per tick by the topic: the snapshot's JSON and the STOMP frame's
+// tail. Read-only once built, and handed to every subscriber as the same
+// pointer: transport prepares its own framings of these bytes (SockJS
+// escaping, permessage-deflate) once per Shared and keys them by it.
 type Shared struct {
 	// JSON is the snapshot body (what GET /api/v1/metrics returns).
 	JSON []byte
@@ -26,24 +29,6 @@ type Shared struct {
 	// per-subscriber headers: the common headers, the blank line, the body
 	// and the NUL.
 	STOMPTail []byte
-	// SockJSTail is STOMPTail escaped as the inside of a SockJS JSON string
-	// (without quotes), so a SockJS transport writes
-	// a[" + escape(Head) + SockJSTail + "].
-	SockJSTail []byte
-
-	// STOMPTailDeflate is STOMPTail compressed on its own, for clients that
-	// negotiated permessage-deflate (RFC 7692) with
-	// server_no_context_takeover: raw DEFLATE blocks from a fresh
-	// compressor, ended by a sync flush whose 00 00 ff ff is removed
-	// (section 7.2.1). A compressed message is the per-subscriber head as a
-	// stored (uncompressed) block followed by these bytes, so no subscriber
-	// needs a compressor. Nil when compression failed: such messages go out
-	// uncompressed.
-	STOMPTailDeflate []byte
-	// SockJSTailDeflate is SockJSTail plus the closing `"]`, compressed the
-	// same way: the rest of a SockJS a["..."] frame after a[" and the
-	// escaped head.
-	SockJSTailDeflate []byte
 }
 
 // Outgoing is one unit the connection actor queues for its client.
@@ -52,8 +37,9 @@ type Outgoing struct {
 	// subscription and message-id headers) when Shared is set. Plain STOMP
 	// bytes, never escaped. Nil for a FramingJSON snapshot message.
 	Head []byte
-	// Shared, when set, completes the frame: STOMPTail (or SockJSTail after
-	// escaping Head) for FramingSTOMP, JSON for FramingJSON.
+	// Shared, when set, completes the frame: its STOMPTail for
+	// FramingSTOMP (framed as the transport needs it), its JSON for
+	// FramingJSON.
 	Shared *Shared
 	// HeartBeat marks an EOL heart-beat (Head is "\n").
 	HeartBeat bool

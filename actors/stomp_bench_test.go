@@ -8,8 +8,9 @@ import (
 	"github.com/eventara/eventara/protocol/stomp"
 )
 
-// BenchmarkStompBuildShared is the once-per-tick cost of a ~20 KB snapshot:
-// the STOMP tail and its SockJS-escaped copy.
+// BenchmarkStompBuildShared is the topic's once-per-tick cost of a ~20 KB
+// snapshot: the STOMP tail (transport's framings of it:
+// transport/sockjs BenchmarkFramingsBuild).
 func BenchmarkStompBuildShared(b *testing.B) {
 	json := append([]byte(`{"summary":{"totalEvents":15000},"eventsByType":{`), bytes.Repeat([]byte(`"page_view":{"count":12345,"rate":1.5},`), 500)...)
 	json = append(json, `"x":{}}}`...)

@@ -2,7 +2,6 @@ package actors
 
 import (
 	"bytes"
-	"encoding/json"
 	"strconv"
 	"testing"
 	"time"
@@ -42,7 +41,9 @@ func TestStompSubscribeGetsCurrentSnapshot(t *testing.T) {
 }
 
 // TestStompFanOutSharesOneEncoding guards "one encode per tick": every
-// subscriber gets the same *Shared, and only its head differs.
+// subscriber gets the same *Shared, and only its head differs. (The
+// transport frames that one Shared once for all its connections:
+// transport/sockjs TestFramingsBuiltOncePerSnapshot.)
 func TestStompFanOutSharesOneEncoding(t *testing.T) {
 	t.Parallel()
 	s := newStompTestSystem(t, SessionConfig{})
@@ -83,13 +84,21 @@ func TestStompFanOutSharesOneEncoding(t *testing.T) {
 			t.Fatalf("body %q", m.frame.Body)
 		}
 	}
-	// SockJSTail is STOMPTail as the inside of a JSON string.
-	var unq string
-	if err := json.Unmarshal(append(append([]byte(`"`), shared.SockJSTail...), '"'), &unq); err != nil || unq != string(shared.STOMPTail) {
-		t.Fatalf("SockJSTail does not decode to STOMPTail: %v", err)
-	}
-	if bytes.Contains(shared.SockJSTail, []byte("\u2028")) {
-		t.Fatal("U+2028 not escaped for SockJS")
+}
+
+// TestSubscriptionHeadMatchesEncoder: the cached head prefix gives the
+// bytes stomp.AppendMessageHead would, in every version, escapes included.
+func TestSubscriptionHeadMatchesEncoder(t *testing.T) {
+	for _, v := range []stomp.Version{stomp.V10, stomp.V11, stomp.V12} {
+		s := &subscriptionActor{version: v, id: "sub:0\\x\ny", idPrefix: "a1b2-7-"}
+		for _, seq := range []uint64{1, 9, 10, 12345, 1<<64 - 1} {
+			s.seq = seq
+			got := s.appendHead(nil)
+			want := stomp.AppendMessageHead(nil, v, s.id, s.idPrefix, seq)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("version %v seq %d: %q, want %q", v, seq, got, want)
+			}
+		}
 	}
 }
 

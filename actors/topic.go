@@ -1,16 +1,11 @@
 package actors
 
 import (
-	"bytes"
-	"compress/flate"
-	"io"
 	"strconv"
-	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
-	"github.com/eventara/eventara/protocol/sockjs"
 	"github.com/eventara/eventara/protocol/stomp"
 	"github.com/eventara/eventara/snapshots"
 )
@@ -22,10 +17,13 @@ const metricsTopic = "/topic/metrics"
 // and the subscription actors registered with it, and hands each tick's
 // Shared to all of them.
 //
-// Invariant (one encode per tick): the frame bytes common to every
+// Invariant (one encode per tick): the STOMP bytes common to every
 // subscriber are built here, once per snapshot, by buildShared; a
 // subscription only adds its ~60-byte head. Guarded by
-// TestStompFanOutSharesOneEncoding.
+// TestStompFanOutSharesOneEncoding. How those bytes go on the wire
+// (SockJS escaping, permessage-deflate) is transport's: it frames each
+// Shared once, whatever the number of subscribers
+// (transport/sockjs TestFramingsBuiltOncePerSnapshot).
 //
 // Invariant (nothing blocks the tick): the topic only does ctx.Send; a
 // subscription that cannot write to its client reports to its
@@ -120,8 +118,7 @@ func (t *topicActor) shared() *Shared {
 // buildShared prepares the bytes of a snapshot's MESSAGE that every
 // subscriber shares: the headers after the per-subscriber subscription and
 // message-id (so content-length is among them), the blank line, the body
-// and the NUL; then the same escaped for a SockJS JSON string. The header
-// values need no STOMP escaping in any version.
+// and the NUL. The header values need no STOMP escaping in any version.
 func buildShared(snap *snapshots.Snapshot) *Shared {
 	body := snap.JSON
 	tail := make([]byte, 0, len(body)+128)
@@ -134,48 +131,5 @@ func buildShared(snap *snapshots.Snapshot) *Shared {
 	tail = append(tail, "\n\n"...)
 	tail = append(tail, body...)
 	tail = append(tail, 0)
-	sockTail := sockjs.AppendEscaped(make([]byte, 0, len(tail)+len(tail)/8+16), tail)
-	return &Shared{
-		JSON:              body,
-		STOMPTail:         tail,
-		SockJSTail:        sockTail,
-		STOMPTailDeflate:  deflateTail(tail, ""),
-		SockJSTailDeflate: deflateTail(sockTail, sockjs.MessageEnd+sockjs.ArrayEnd),
-	}
-}
-
-// deflateLevel trades the topic's once-per-tick compression time for bytes
-// every subscriber's connection moves; the tick pays it once.
-const deflateLevel = flate.BestCompression
-
-var deflaters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, deflateLevel)
-	return w
-}}
-
-// deflateTail compresses p and then suffix as one independent run of raw
-// DEFLATE blocks, as permessage-deflate sends a message whose sender keeps
-// no context: a fresh compressor, a sync flush, and its trailing
-// 00 00 ff ff removed (RFC 7692 section 7.2.1). The output starts on a
-// byte boundary, so it may follow stored blocks of per-subscriber bytes.
-func deflateTail(p []byte, suffix string) []byte {
-	var out bytes.Buffer
-	out.Grow(len(p)/4 + 64)
-	w := deflaters.Get().(*flate.Writer)
-	defer deflaters.Put(w)
-	w.Reset(&out)
-	if _, err := w.Write(p); err != nil {
-		return nil
-	}
-	if _, err := io.WriteString(w, suffix); err != nil {
-		return nil
-	}
-	if err := w.Flush(); err != nil {
-		return nil
-	}
-	b := out.Bytes()
-	if !bytes.HasSuffix(b, []byte{0, 0, 0xff, 0xff}) {
-		return nil
-	}
-	return b[: len(b)-4 : len(b)-4]
+	return &Shared{JSON: body, STOMPTail: tail}
 }

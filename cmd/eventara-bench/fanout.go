@@ -239,7 +239,7 @@ type subOptions struct {
 
 // subscribe opens one subscriber: a WebSocket handshake (plain /ws with
 // v12.stomp, or SockJS /ws/<server>/<session>/websocket), STOMP CONNECT and
-// SUBSCRIBE; then it hands the socket to rd, which reads it until stop.
+// SUBSCRIBE; then it hands the connection to rd, which reads it until stop.
 func subscribe(host, transport string, i int, opts subOptions, rd *reader) error {
 	path := "/ws"
 	if transport == "sockjs" {
@@ -249,7 +249,12 @@ func subscribe(host, transport string, i int, opts subOptions, rd *reader) error
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}
-	defer conn.Close()
+	handed := false // to rd, which closes it from then on
+	defer func() {
+		if !handed {
+			conn.Close()
+		}
+	}()
 	br := bufio.NewReaderSize(conn, 4<<10)
 	deflated, err := wsHandshake(conn, br, host, path, opts.deflate)
 	if err != nil {
@@ -267,6 +272,7 @@ func subscribe(host, transport string, i int, opts subOptions, rd *reader) error
 		return err
 	}
 	pending, _ := br.Peek(br.Buffered())
+	handed = true
 	return rd.add(conn, &subscriber{
 		sockjs:   transport == "sockjs",
 		deflated: deflated,

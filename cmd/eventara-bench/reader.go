@@ -5,165 +5,61 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
-// reader reads many subscribers' sockets from one epoll loop.
-//
-// The load tool shares the server's cores, so every microsecond it spends
-// per message is taken from the server and shows up in the latencies it
-// reports. A goroutine per subscriber costs a netpoll wake-up, a park and a
-// read that finds nothing for each message; one epoll_wait here returns
-// hundreds of ready sockets and each is read once (level-triggered: what
-// is left is reported again).
+// reader reads many subscribers' connections and counts what they
+// receive. How it waits for them is its loop's business: on Linux one
+// epoll loop serves hundreds of sockets (reader_linux.go); elsewhere each
+// connection has a goroutine of its own (goroutineLoop). Both feed handle.
 type reader struct {
-	epfd      int
 	st        *fanoutStats
 	measuring *atomic.Bool
-
-	mu   sync.Mutex
-	subs map[int32]*subscriber // by fd
+	loop      readLoop
 }
+
+// readLoop waits for subscribers' connections to have bytes, reads them
+// and hands them to the reader's handle.
+type readLoop interface {
+	// add starts reading conn for sub, which owns conn from then on (it
+	// is closed when the loop stops, or at once if add fails).
+	add(conn net.Conn, sub *subscriber) error
+	// run returns once stop is closed and every connection is closed.
+	run(stop <-chan struct{})
+}
+
+// add starts reading conn for sub; see readLoop.add.
+func (r *reader) add(conn net.Conn, sub *subscriber) error { return r.loop.add(conn, sub) }
+
+// run reads until stop is closed; see readLoop.run.
+func (r *reader) run(stop <-chan struct{}) { r.loop.run(stop) }
 
 // subscriber is one subscriber's connection as the reader sees it.
 type subscriber struct {
-	fd         int
-	sockjs     bool // SockJS websocket transport: a[...] frames
-	deflated   bool // permessage-deflate was negotiated
-	verify     bool // inflate every compressed message in full and check it
-	subscribed bool // a first MESSAGE arrived
+	fd         int      // epollLoop: its duplicate of the socket
+	nc         net.Conn // goroutineLoop: the connection
+	sockjs     bool     // SockJS websocket transport: a[...] frames
+	deflated   bool     // permessage-deflate was negotiated
+	verify     bool     // inflate every compressed message in full and check it
+	subscribed bool     // a first MESSAGE arrived
 	lastTS     int64
 	buf        []byte // bytes read but not yet a whole frame
 	frag       []byte // a fragmented message's data so far
 	fragComp   bool   // the fragmented message is compressed
 }
 
-func newReader(st *fanoutStats, measuring *atomic.Bool) (*reader, error) {
-	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("epoll: %w", err)
-	}
-	return &reader{epfd: epfd, st: st, measuring: measuring, subs: make(map[int32]*subscriber)}, nil
-}
-
-// add takes over conn's socket for sub: it keeps a duplicate of the file
-// descriptor (still non-blocking) and closes conn, which takes the socket
-// out of Go's netpoller without closing the connection.
-func (r *reader) add(conn net.Conn, sub *subscriber) error {
-	tc, ok := conn.(*net.TCPConn)
-	if !ok {
-		return errors.New("not a TCP connection")
-	}
-	raw, err := tc.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var derr error
-	if err := raw.Control(func(fd uintptr) { sub.fd, derr = syscall.Dup(int(fd)) }); err != nil {
-		return err
-	}
-	if derr != nil {
-		return fmt.Errorf("dup: %w", derr)
-	}
-	syscall.CloseOnExec(sub.fd)
-	_ = conn.Close()
-	r.mu.Lock()
-	if r.subs == nil { // stopped
-		r.mu.Unlock()
-		_ = syscall.Close(sub.fd)
-		return errors.New("stopped")
-	}
-	r.subs[int32(sub.fd)] = sub
-	r.mu.Unlock()
-	// Bytes read with the handshake may already hold whole frames.
-	if err := r.consume(sub, time.Now()); err != nil {
-		r.drop(sub)
-		return err
-	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(sub.fd)}
-	if err := syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, sub.fd, &ev); err != nil {
-		r.drop(sub)
-		return fmt.Errorf("epoll add: %w", err)
-	}
-	return nil
-}
-
-func (r *reader) drop(sub *subscriber) {
-	r.mu.Lock()
-	delete(r.subs, int32(sub.fd))
-	r.mu.Unlock()
-	_ = syscall.Close(sub.fd) // also takes it out of the epoll set
-}
-
-// run reads until stop is closed, then closes every socket it holds.
-func (r *reader) run(stop <-chan struct{}) {
-	defer func() {
-		r.mu.Lock()
-		for fd := range r.subs {
-			_ = syscall.Close(int(fd))
-		}
-		r.subs = nil
-		r.mu.Unlock()
-		_ = syscall.Close(r.epfd)
-	}()
-	events := make([]syscall.EpollEvent, 512)
-	rb := make([]byte, 64<<10)
-	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		n, err := syscall.EpollWait(r.epfd, events, 100)
-		if err != nil {
-			if errors.Is(err, syscall.EINTR) {
-				continue
-			}
-			r.st.fail(fmt.Errorf("epoll_wait: %w", err))
-			return
-		}
-		now := time.Now()
-		for _, ev := range events[:n] {
-			r.mu.Lock()
-			sub := r.subs[ev.Fd]
-			r.mu.Unlock()
-			if sub == nil {
-				continue
-			}
-			if err := r.readOnce(sub, rb, now); err != nil {
-				select {
-				case <-stop:
-				default:
-					r.st.fail(err)
-				}
-				r.drop(sub)
-			}
-		}
-	}
-}
-
-// readOnce reads what sub's socket has and handles every whole frame.
-func (r *reader) readOnce(sub *subscriber, rb []byte, now time.Time) error {
-	m, err := syscall.Read(sub.fd, rb)
-	switch {
-	case errors.Is(err, syscall.EAGAIN):
-		return nil
-	case err != nil:
-		return fmt.Errorf("read: %w", err)
-	case m == 0:
-		return errors.New("read: connection closed by the server")
-	}
+// handle takes bytes just read from sub's connection at now and handles
+// every whole frame.
+func (r *reader) handle(sub *subscriber, p []byte, now time.Time) error {
 	if len(sub.buf) == 0 {
 		// The common case: whole frames, handled in place; only a
 		// partial frame's bytes are kept.
-		rest, err := r.frames(sub, rb[:m], now)
+		rest, err := r.frames(sub, p, now)
 		sub.buf = append(sub.buf[:0], rest...)
 		return err
 	}
-	sub.buf = append(sub.buf, rb[:m]...)
+	sub.buf = append(sub.buf, p...)
 	return r.consume(sub, now)
 }
 

@@ -1,6 +1,7 @@
 package sockjs
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"context"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,25 +20,6 @@ import (
 	"github.com/eventara/eventara/actors"
 	"github.com/eventara/eventara/protocol/sockjs"
 )
-
-// deflateOnce compresses p as the topic does for permessage-deflate
-// without context takeover: a fresh compressor, a sync flush, the final
-// 00 00 ff ff removed.
-func deflateOnce(t testing.TB, p []byte) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	w, err := flate.NewWriter(&out, flate.BestCompression)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(p)
-	w.Flush()
-	b := out.Bytes()
-	if !bytes.HasSuffix(b, []byte{0, 0, 0xff, 0xff}) {
-		t.Fatalf("sync flush missing: % x", b[len(b)-4:])
-	}
-	return b[:len(b)-4]
-}
 
 // inflate decodes one permessage-deflate payload (RFC 7692 section 7.2.2):
 // append 00 00 ff ff and inflate.
@@ -50,16 +33,9 @@ func inflate(t testing.TB, payload []byte) []byte {
 	return b
 }
 
-// deflateShared is a Shared with the compressed tails filled in.
-func deflateShared(t testing.TB, tail []byte) *actors.Shared {
-	sockTail := sockjs.AppendEscaped(nil, tail)
-	return &actors.Shared{
-		JSON:              tail,
-		STOMPTail:         tail,
-		SockJSTail:        sockTail,
-		STOMPTailDeflate:  deflateOnce(t, tail),
-		SockJSTailDeflate: deflateOnce(t, append(append([]byte(nil), sockTail...), `"]`...)),
-	}
+// deflateShared is a Shared whose JSON and STOMP tail are both tail.
+func deflateShared(tail []byte) *actors.Shared {
+	return &actors.Shared{JSON: tail, STOMPTail: tail}
 }
 
 type wsFrame struct {
@@ -147,7 +123,7 @@ func TestDeflateStoredBlockSplit(t *testing.T) {
 func TestDeflateBuildInflates(t *testing.T) {
 	tail := append([]byte("destination:/topic/metrics\ntimestamp:1764349200000\ncontent-length:20\n\n"), bytes.Repeat([]byte(`{"a":"b\u00e9\n"}`), 400)...)
 	tail = append(tail, 0)
-	sh := deflateShared(t, tail)
+	sh := deflateShared(tail)
 	head := []byte("MESSAGE\nsubscription:sub-0\nmessage-id:x-1\n")
 	units := []actors.Outgoing{
 		{Head: []byte("CONNECTED\nversion:1.2\n\n\x00")},
@@ -219,10 +195,12 @@ func TestDeflateBuildInflates(t *testing.T) {
 		})
 	}
 	// A Shared whose compression failed (nil) goes out uncompressed.
+	failed := &actors.Shared{STOMPTail: tail}
+	framingsOf(failed).stompDeflated.once.Do(func() {})
 	c := &wsConn{deflate: true}
 	fb := getBuilder()
 	defer putBuilder(fb)
-	c.build(fb, []actors.Outgoing{{Head: head, Shared: &actors.Shared{STOMPTail: tail}}})
+	c.build(fb, []actors.Outgoing{{Head: head, Shared: failed}})
 	if fr := parseFrames(t, fb.flat(nil)); fr[0].hdr != 0x81 || string(fr[0].payload) != full {
 		t.Fatalf("no compressed tail: header %#x", fr[0].hdr)
 	}
@@ -236,7 +214,7 @@ func TestDeflateWithCoderClient(t *testing.T) {
 	t.Parallel()
 	tail := append([]byte("destination:/topic/metrics\ncontent-length:9\n\n"), bytes.Repeat([]byte(`{"k":"v"},`), 2000)...)
 	tail = append(tail, 0)
-	sh := deflateShared(t, tail)
+	sh := deflateShared(tail)
 	for _, tc := range []struct {
 		name   string
 		sockjs bool
@@ -273,12 +251,6 @@ func TestDeflateWithCoderClient(t *testing.T) {
 				wantEq(t, "open", readWS(t, ws), "o")
 			}
 			conn := recvWithin(t, ts.opened, time.Second)
-			wrap := func(s string) string {
-				if tc.sockjs {
-					return `a["` + string(sockjs.AppendEscaped(nil, []byte(s))) + `"]`
-				}
-				return s
-			}
 			for i := range 20 {
 				head := fmt.Sprintf("MESSAGE\nsubscription:s\nmessage-id:%d\n", i)
 				for !conn.Send(actors.Outgoing{Head: []byte(head), Shared: sh}) {
@@ -290,23 +262,40 @@ func TestDeflateWithCoderClient(t *testing.T) {
 					}
 				}
 			}
+			// Each unit is a message of its own, or (SockJS) one of an
+			// a[...] frame's messages: compressed snapshots go alone, but
+			// on a wire that sends them uncompressed (coderWire) units
+			// queued together share a frame.
 			var got []string
 			for len(got) < 24 {
 				_, b, err := ws.Read(ctx)
 				if err != nil {
 					t.Fatalf("read after %d messages: %v", len(got), err)
 				}
-				got = append(got, string(b))
+				if !tc.sockjs {
+					got = append(got, string(b))
+					continue
+				}
+				if b[0] != 'a' {
+					t.Fatalf("frame %.60q..., want a[...]", b)
+				}
+				msgs, err := sockjs.DecodeMessages(b[1:])
+				if err != nil {
+					t.Fatalf("frame %.60q...: %v", b, err)
+				}
+				for _, m := range msgs {
+					got = append(got, string(m))
+				}
 			}
 			k := 0
 			for i := range 20 {
-				want := wrap(fmt.Sprintf("MESSAGE\nsubscription:s\nmessage-id:%d\n", i) + string(tail))
+				want := fmt.Sprintf("MESSAGE\nsubscription:s\nmessage-id:%d\n", i) + string(tail)
 				if got[k] != want {
 					t.Fatalf("message %d: %.60q..., want %.60q...", k, got[k], want)
 				}
 				k++
 				if i%5 == 0 {
-					if w := wrap("RECEIPT\n\n\x00"); got[k] != w {
+					if w := "RECEIPT\n\n\x00"; got[k] != w {
 						t.Fatalf("message %d: %q, want %q", k, got[k], w)
 					}
 					k++
@@ -339,7 +328,7 @@ func TestDeflateWithCoderClient(t *testing.T) {
 // snapshot message: a stored block for the head, the shared tail by
 // reference. It must not allocate.
 func BenchmarkBuildDeflateFrame(b *testing.B) {
-	sh := deflateShared(b, benchShared().STOMPTail)
+	sh := deflateShared(benchShared().STOMPTail)
 	for _, sj := range []bool{false, true} {
 		b.Run(fmt.Sprintf("sockjs=%v", sj), func(b *testing.B) {
 			c := &wsConn{sockjs: sj, deflate: true}
@@ -352,5 +341,71 @@ func BenchmarkBuildDeflateFrame(b *testing.B) {
 				fb.buffers()
 			}
 		})
+	}
+}
+
+// TestDeflateOnlyOnSocketWire reads the raw frames of a client that
+// negotiated permessage-deflate: a snapshot goes compressed (RSV1, the
+// shared compressed tail) on socketWire, and uncompressed on coderWire,
+// which must never compress once per connection.
+func TestDeflateOnlyOnSocketWire(t *testing.T) {
+	t.Parallel()
+	ts := newTestSessions(false)
+	s := newServer(t, Config{}, ts)
+	nc, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	req := "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; server_no_context_takeover\r\n\r\n"
+	if _, err := io.WriteString(nc, req); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEq(t, "extension", resp.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate; client_no_context_takeover; server_no_context_takeover")
+	conn := recvWithin(t, ts.opened, time.Second).(*wsConn)
+	wantEq(t, "shares compressed tails", conn.deflate, !forcePortableWire)
+
+	tail := append([]byte("destination:/topic/metrics\n\n"), bytes.Repeat([]byte(`{"k":"v"},`), 2000)...)
+	sh := deflateShared(append(tail, 0))
+	head := "MESSAGE\nsubscription:s\nmessage-id:1\n"
+	conn.Send(actors.Outgoing{Head: []byte(head), Shared: sh})
+	var hdr [10]byte
+	if _, err := io.ReadFull(br, hdr[:4]); err != nil {
+		t.Fatal(err)
+	}
+	n := int(hdr[1] & 0x7f)
+	switch n {
+	case 126:
+		n = int(binary.BigEndian.Uint16(hdr[2:4]))
+	case 127:
+		if _, err := io.ReadFull(br, hdr[4:]); err != nil {
+			t.Fatal(err)
+		}
+		n = int(binary.BigEndian.Uint64(hdr[2:]))
+	default:
+		t.Fatalf("a %d-byte snapshot message", n)
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(br, payload); err != nil {
+		t.Fatal(err)
+	}
+	want := head + string(sh.STOMPTail)
+	if forcePortableWire {
+		wantEq(t, "frame header", hdr[0], byte(0x81))
+		wantEq(t, "payload", string(payload) == want, true)
+		return
+	}
+	wantEq(t, "frame header", hdr[0], byte(0xC1))
+	wantEq(t, "inflated payload", string(inflate(t, payload)) == want, true)
+	if !bytes.HasSuffix(payload, framingsOf(sh).stompDeflate(sh)) {
+		t.Fatal("the compressed message does not end with the shared compressed tail")
 	}
 }

@@ -8,9 +8,18 @@
 // Every client session is an actors.ClientConn with a bounded outbound
 // queue; the connection actor behind actors.Sessions speaks STOMP. The
 // transport writes what is queued, never re-encoding shared bytes: a
-// SockJS frame is a["  + the escaped per-subscriber head + the
-// pre-escaped shared tail + "], a raw WebSocket message is the head plus
-// the shared STOMP tail.
+// SockJS frame is a["  + the escaped per-subscriber head + the escaped
+// shared tail + "], a raw WebSocket message is the head plus the shared
+// STOMP tail. The framings of a snapshot that only this transport needs
+// (the escaped tail, the permessage-deflate tails) are built here once per
+// snapshot, by the first connection that needs each, and shared by all
+// (framings.go, TestFramingsBuiltOncePerSnapshot).
+//
+// Files by concern: accept.go (the WebSocket handshake), hijack.go (the
+// hijacked connection's buffers), read.go, write.go (the queue and the
+// writer role), close.go, frame.go (laying out frames), wire.go and its
+// implementations (putting them on the socket), framings.go, session.go and
+// http_transports.go (the HTTP transports), hixie76.go.
 //
 // # Concurrency
 //
@@ -25,18 +34,27 @@
 //     (http.Server.Shutdown does not track hijacked connections), and takes
 //     over the connection limiter's release (ConnDetacher), which the reader
 //     calls once when the connection is over
-//     (transport.TestConnLimiterCountsDetachedWebSockets). When Send finds the connection idle it writes at once, in the caller, with
-//     one non-blocking writev (TestWebSocketFastPathWritesInline); only when
-//     the socket takes part of a frame, or units queue up behind one, does a
-//     writer goroutine run, and it is gone when the queue is empty again
+//     (transport.TestConnLimiterCountsDetachedWebSockets).
+//   - One goroutine at a time holds a connection's writer role and writes
+//     its data frames, through the connection's wire (wire.go). On Linux
+//     (socketWire) frames go straight to the hijacked net.Conn, a whole
+//     batch in one writev, and when Send finds the connection idle it
+//     writes at once, in the caller, with one non-blocking writev
+//     (TestWebSocketFastPathWritesInline); only when the socket takes part
+//     of a frame, or units queue up behind one, does a writer goroutine
+//     run, and it is gone when the queue is empty again
 //     (TestWebSocketFastPathPartialWrite, TestWebSocketWriterGoroutineExits).
-//   - Data frames go straight to the hijacked net.Conn, a whole batch in one
-//     writev; coder/websocket writes only control frames (pong, close). The
-//     connection's wmu is held while a data frame is on the wire, even
-//     partly, and coder's writes wait for it, so a control frame never lands
-//     inside a data frame (TestRawWebSocketPingDuringLargeWrites).
-//   - Snapshots to a client that negotiated permessage-deflate go as the
-//     subscriber's head in a deflate stored block plus the tail the topic
-//     compressed once for the tick (RSV1 set); other frames go uncompressed.
-//   - Lock order: Handler.mu before session.mu.
+//     coder/websocket writes only control frames (pong, close) there, under
+//     the wire's lock, after the rest of any partly written data frame, so
+//     a control frame never lands inside a data frame
+//     (TestSocketWireFinishesPartialFrameFirst,
+//     TestRawWebSocketPingDuringLargeWrites). Elsewhere (coderWire) every
+//     frame goes through coder/websocket's own writer, from a writer
+//     goroutine; TestPortableWire runs the package's tests with it on Linux.
+//   - Snapshots to a client that negotiated permessage-deflate go, on
+//     socketWire, as the subscriber's head in a deflate stored block plus
+//     the tail compressed once per snapshot (RSV1 set); other frames, and
+//     every frame on coderWire, go uncompressed (TestDeflateOnlyOnSocketWire).
+//   - Lock order: Handler.mu before session.mu; wsConn.mu is never held
+//     while a wire writes.
 package sockjs

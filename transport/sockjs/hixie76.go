@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/md5"
 	"encoding/binary"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -16,8 +15,6 @@ import (
 // protocol suite (Websocket.test_haproxy): the response headers go out
 // before the client's 8-byte key3 is read, as HAProxy needs, and messages
 // are framed 0x00 text 0xFF.
-
-var errHixieFrame = errors.New("hixie-76: bad frame")
 
 // hixieKey decodes Sec-WebSocket-Key1/2: the digits as a number divided by
 // the number of spaces.
@@ -80,7 +77,8 @@ func (h *Handler) serveHixie76(w http.ResponseWriter, r *http.Request, sockjsFra
 		return
 	}
 	hc := &hixieConn{nc: nc, br: brw.Reader, limit: h.cfg.MaxMessageSize}
-	h.runWebSocket(r, &wsConn{h: h, ws: hc, nc: nc, hixie: true, sockjs: sockjsFraming, remote: r.RemoteAddr, cred: requestToken(r)})
+	c := &wsConn{h: h, ws: hc, wire: plainWire{nc: nc, timeout: h.cfg.WriteTimeout}, hixie: true, sockjs: sockjsFraming, remote: r.RemoteAddr, cred: requestToken(r)}
+	h.runWebSocket(r, c, nc)
 }
 
 func sanitizeHeader(s string) string {

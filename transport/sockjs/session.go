@@ -278,7 +278,8 @@ func (s *session) ended() bool {
 }
 
 // appendUnits appends units as one a[...] frame: per unit the escaped head
-// and the shared tail, already escaped once per snapshot.
+// and the shared tail, escaped once per snapshot for every session
+// (framingsOf).
 func appendUnits(dst []byte, units []actors.Outgoing, f actors.Framing) []byte {
 	dst = append(dst, sockjs.ArrayStart...)
 	for i := range units {
@@ -291,7 +292,7 @@ func appendUnits(dst []byte, units []actors.Outgoing, f actors.Framing) []byte {
 			if f == actors.FramingJSON {
 				dst = sockjs.AppendEscaped(dst, sh.JSON)
 			} else {
-				dst = append(dst, sh.SockJSTail...)
+				dst = append(dst, framingsOf(sh).sockJSTail(sh)...)
 			}
 		}
 		dst = append(dst, sockjs.MessageEnd...)

@@ -13,7 +13,7 @@ func benchShared() *actors.Shared {
 	body := bytes.Repeat([]byte(`{"type":"page_view","count":12345,"rate":1.25},`), 420)
 	tail := append([]byte("content-type:application/json\ncontent-length:20160\n\n"), body...)
 	tail = append(tail, 0)
-	return &actors.Shared{JSON: body, STOMPTail: tail, SockJSTail: bytes.ReplaceAll(tail, []byte(`"`), []byte(`\"`))}
+	return &actors.Shared{JSON: body, STOMPTail: tail}
 }
 
 var benchHead = []byte("MESSAGE\nsubscription:sub-0\nmessage-id:123456\ndestination:/topic/metrics\ntimestamp:1764349200000\n")

@@ -403,19 +403,16 @@ func TestRawWebSocketClose(t *testing.T) {
 }
 
 // TestSharedFraming checks the bytes each framing writes for a unit with
-// shared snapshot bytes: head + STOMPTail raw, escaped head + SockJSTail
-// in SockJS, the JSON alone in FramingJSON.
+// shared snapshot bytes: head + STOMPTail raw, escaped head + escaped
+// tail in SockJS, the JSON alone in FramingJSON.
 func TestSharedFraming(t *testing.T) {
 	t.Parallel()
 	ts := newTestSessions(false)
 	s := newServer(t, Config{}, ts)
 	body := `{"summary":{"totalEvents":1}}` + strings.Repeat(" ", 2000)
 	tail := "content-type:application/json\n\n" + body + "\x00"
-	sh := &actors.Shared{
-		JSON:       []byte(body),
-		STOMPTail:  []byte(tail),
-		SockJSTail: []byte(strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(tail, `"`, `\"`), "\n", `\n`), "\x00", `\u0000`)),
-	}
+	sh := &actors.Shared{JSON: []byte(body), STOMPTail: []byte(tail)}
+	sockTail := strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(tail, `"`, `\"`), "\n", `\n`), "\x00", `\u0000`)
 	head := "MESSAGE\nsubscription:sub-0\nmessage-id:1\n"
 	unit := actors.Outgoing{Head: []byte(head), Shared: sh}
 
@@ -433,7 +430,7 @@ func TestSharedFraming(t *testing.T) {
 	sc.Send(unit)
 	sc.Send(unit)
 	got := readWS(t, sj)
-	one := `"MESSAGE\nsubscription:sub-0\nmessage-id:1\n` + string(sh.SockJSTail) + `"`
+	one := `"MESSAGE\nsubscription:sub-0\nmessage-id:1\n` + sockTail + `"`
 	if got != "a["+one+"]" && got != "a["+one+","+one+"]" {
 		t.Fatalf("sockjs frame = %.200q", got)
 	}
@@ -470,7 +467,7 @@ func TestSlowConsumerQueueFull(t *testing.T) {
 	raw := dialWS(t, s.URL+"/ws")
 	_ = raw
 	rc := recvWithin(t, ts.opened, time.Second)
-	big := &actors.Shared{STOMPTail: make([]byte, 1<<20), SockJSTail: make([]byte, 1<<20)}
+	big := &actors.Shared{STOMPTail: make([]byte, 1<<20)}
 	checkFor(t, 10*time.Second, func() error {
 		start := time.Now()
 		ok := rc.Send(actors.Outgoing{Head: []byte("MESSAGE\n"), Shared: big})

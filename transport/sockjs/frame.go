@@ -4,26 +4,24 @@ import (
 	"encoding/binary"
 	"net"
 	"sync"
-	"syscall"
-	"unsafe"
 
 	"github.com/eventara/eventara/actors"
-
 	"github.com/eventara/eventara/protocol/sockjs"
 )
 
 // frameBuilder assembles WebSocket text messages as a list of buffers for
 // one writev: small pieces (frame headers, escaped heads, SockJS framing)
 // are copied into scratch, large shared tails are referenced, not copied.
+// A wire writes the result (wire.go).
 type frameBuilder struct {
 	scratch []byte
 	segs    []span
+	msgs    []int // index in segs of each message's header
 	iov     net.Buffers
 	hdrSeg  int // index in segs of the current message's header
 	msgLen  int // payload bytes of the current message so far
 	hixie   bool
 	rsv1    bool // the current message is compressed (permessage-deflate)
-	iovecs  []syscall.Iovec
 	one     [1]actors.Outgoing
 }
 
@@ -55,6 +53,7 @@ func (b *frameBuilder) reset() {
 	b.scratch = b.scratch[:0]
 	clear(b.segs) // drop references to shared bytes
 	b.segs = b.segs[:0]
+	b.msgs = b.msgs[:0]
 	clear(b.iov)
 	b.iov = b.iov[:0]
 }
@@ -68,6 +67,7 @@ func (b *frameBuilder) begin(hixie bool) {
 	b.scratch = append(b.scratch, make([]byte, maxFrameHeader)...)
 	b.segs = append(b.segs, span{lo: lo, hi: lo + maxFrameHeader})
 	b.hdrSeg = len(b.segs) - 1
+	b.msgs = append(b.msgs, b.hdrSeg)
 	b.msgLen = 0
 }
 
@@ -204,44 +204,6 @@ func (b *frameBuilder) units(o actors.Outgoing) []actors.Outgoing {
 	return b.one[:]
 }
 
-// maxIovecs is IOV_MAX on Linux; longer batches go through drain.
-const maxIovecs = 1024
-
-// tryWritev writes the built messages with one non-blocking writev on raw
-// and says how many of their total bytes went out. A full socket buffer is
-// not an error: n is then 0.
-func (b *frameBuilder) tryWritev(raw syscall.RawConn) (n, total int, err error) {
-	b.iovecs = b.iovecs[:0]
-	for _, p := range b.buffers() {
-		if len(p) == 0 {
-			continue
-		}
-		v := syscall.Iovec{Base: &p[0]}
-		v.SetLen(len(p))
-		b.iovecs = append(b.iovecs, v)
-		total += len(p)
-	}
-	if total == 0 || len(b.iovecs) > maxIovecs {
-		return 0, total, nil
-	}
-	var errno syscall.Errno
-	err = raw.Write(func(fd uintptr) bool {
-		r, _, e := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&b.iovecs[0])), uintptr(len(b.iovecs)))
-		n, errno = int(r), e
-		return true // never wait for the socket: drain does
-	})
-	clear(b.iovecs) // drop references to shared bytes
-	switch {
-	case err != nil:
-		return 0, total, err
-	case errno == syscall.EAGAIN || errno == syscall.EINTR:
-		return 0, total, nil
-	case errno != 0:
-		return 0, total, errno
-	}
-	return n, total, nil
-}
-
 // rest copies the built bytes from offset n on.
 func (b *frameBuilder) rest(n int) []byte {
 	var out []byte
@@ -263,4 +225,29 @@ func (b *frameBuilder) flat(dst []byte) []byte {
 		dst = append(dst, p...)
 	}
 	return dst
+}
+
+// messages is how many messages are laid out.
+func (b *frameBuilder) messages() int { return len(b.msgs) }
+
+// appendPayload appends message i's payload, without its frame header,
+// to dst (for a wire whose library frames messages itself).
+func (b *frameBuilder) appendPayload(dst []byte, i int) []byte {
+	end := len(b.segs)
+	if i+1 < len(b.msgs) {
+		end = b.msgs[i+1]
+	}
+	for _, s := range b.segs[b.msgs[i]+1 : end] {
+		if s.ext != nil {
+			dst = append(dst, s.ext...)
+		} else {
+			dst = append(dst, b.scratch[s.lo:s.hi]...)
+		}
+	}
+	return dst
+}
+
+// compressed reports whether message i is a permessage-deflate one (RSV1).
+func (b *frameBuilder) compressed(i int) bool {
+	return b.scratch[b.segs[b.msgs[i]].lo]&0x40 != 0
 }
