@@ -157,8 +157,16 @@ func (s *session) Receive(data []byte) {
 }
 func (s *session) Closed() { s.root.Send(s.pid, &clientGone{}) }
 
-// closedSession is what Open returns once the system is stopping.
+// closedSession is what Open returns for a session it refused.
 type closedSession struct{}
+
+// Refused reports whether Open refused the session it returned: the
+// system is stopping, or MaxSessions sessions are live. Open has closed
+// the client (1001 or 1013) and keeps nothing for it.
+func Refused(s Session) bool {
+	_, ok := s.(closedSession)
+	return ok
+}
 
 func (closedSession) Receive([]byte) {}
 func (closedSession) Closed()        {}

@@ -69,8 +69,12 @@ func (h *Handler) getOrCreate(id, transport, remote string) *session {
 	h.polled[id] = s
 	h.mu.Unlock()
 	s.actor = h.sessions.Open(s)
+	refused := actors.Refused(s.actor)
+	if refused {
+		s.refuse() // before ready: no request may send its o frame
+	}
 	close(s.ready)
-	if s.refuse() {
+	if refused {
 		// Closed at once (too many sessions, or shutting down): it answers
 		// the requests that already hold it with its close frame alone (a
 		// session that never opened), and is not kept, so that invented
@@ -86,17 +90,13 @@ func (h *Handler) getOrCreate(id, transport, remote string) *session {
 	return s
 }
 
-// refuse reports whether the session was closed before its open frame
-// went out; if so, it will not send one (sockjs-client takes a close frame
-// as the first frame: its onclose gets the code and reason).
-func (s *session) refuse() bool {
+// refuse makes a session Open refused answer its close frame without an
+// open frame first (sockjs-client takes a close frame as the first frame:
+// its onclose gets the code and reason).
+func (s *session) refuse() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closeFrame != nil && !s.opened {
-		s.opened = true
-		return true
-	}
-	return false
+	s.opened = true
+	s.mu.Unlock()
 }
 
 func (h *Handler) lookup(id string) *session {
