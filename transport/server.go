@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
+
+	"github.com/eventara/eventara/transport/sockjs"
 )
 
 // Config wires the HTTP surface. Nil handlers are simply not mounted.
@@ -113,28 +115,21 @@ func routePrefixes(routes []prefixRoute, next http.Handler) http.Handler {
 	})
 }
 
-// cors answers the REST API's cross-origin requests: any origin may read
-// it (the seed's "CORS enabled"); preflights get 204. /ws does its own.
+// cors answers the REST API's cross-origin requests with the service's one
+// CORS answer (sockjs.SetCORS, sockjs.Preflight): any origin that passed
+// the origin check may read it (the seed's "CORS enabled"). /ws answers
+// its own the same way.
 func cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/api/") {
 			next.ServeHTTP(w, r)
 			return
 		}
-		h := w.Header()
-		if o := r.Header.Get("Origin"); o != "" {
-			h.Set("Access-Control-Allow-Origin", o)
-			h.Add("Vary", "Origin")
-		} else {
-			h.Set("Access-Control-Allow-Origin", "*")
-		}
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
-			h.Set("Access-Control-Max-Age", "86400")
-			w.WriteHeader(http.StatusNoContent)
+			sockjs.Preflight(w, r, "GET, POST, OPTIONS")
 			return
 		}
+		sockjs.SetCORS(w, r)
 		next.ServeHTTP(w, r)
 	})
 }

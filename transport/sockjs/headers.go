@@ -12,9 +12,11 @@ const (
 	cachedFor = "public, max-age=" + oneYearS
 )
 
-// SetCORS echoes the request's Origin (even "null", which browsers send
+// SetCORS is the service's one CORS answer, for SockJS and the REST API
+// alike: it echoes the request's Origin (even "null", which browsers send
 // from file:// pages) with credentials, so the JSESSIONID cookie can flow;
-// with no Origin it allows any. Every SockJS answer carries it, and so do
+// with no Origin it allows any. Which origins get here at all is decided
+// before (--allowed-origins). Every SockJS answer carries it, and so do
 // answers given for the handler in front of it (a refused token).
 func SetCORS(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
@@ -39,8 +41,9 @@ func setCached(w http.ResponseWriter) {
 	h.Set("Expires", time.Now().Add(oneYear).UTC().Format(http.TimeFormat))
 }
 
-// preflight answers a CORS OPTIONS request, cacheable for a year.
-func preflight(w http.ResponseWriter, r *http.Request, methods string) {
+// Preflight answers a CORS OPTIONS request for methods, cacheable for a
+// year, allowing the headers the browser asks for.
+func Preflight(w http.ResponseWriter, r *http.Request, methods string) {
 	h := w.Header()
 	SetCORS(w, r)
 	setCached(w)

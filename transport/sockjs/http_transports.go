@@ -145,7 +145,7 @@ func serverError(w http.ResponseWriter, msg string) {
 func (h *Handler) serveReceive(w http.ResponseWriter, r *http.Request, id string, t *httpTransport) {
 	if r.Method == http.MethodOptions && t.cors {
 		h.setCookie(w, r)
-		preflight(w, r, "OPTIONS, POST")
+		Preflight(w, r, "OPTIONS, POST")
 		return
 	}
 	if r.Method != t.method {
@@ -307,7 +307,7 @@ func (s *session) receive(ctx context.Context, rw *responseFrames) {
 func (h *Handler) serveSend(w http.ResponseWriter, r *http.Request, id string, jsonp bool) {
 	if r.Method == http.MethodOptions && !jsonp {
 		h.setCookie(w, r)
-		preflight(w, r, "OPTIONS, POST")
+		Preflight(w, r, "OPTIONS, POST")
 		return
 	}
 	if r.Method != http.MethodPost {

@@ -89,7 +89,7 @@ func (h *Handler) serveGreeting(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodOptions:
-		preflight(w, r, "OPTIONS, GET")
+		Preflight(w, r, "OPTIONS, GET")
 		return
 	case http.MethodGet, http.MethodHead:
 	default:
