@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"testing"
+
+	"github.com/axiomhq/hyperloglog"
 )
 
 func TestHLLError(t *testing.T) {
@@ -83,5 +85,33 @@ func TestHLLUnionAndCodec(t *testing.T) {
 		case got == nil || string(got.reg) != string(s.reg):
 			t.Errorf("sketch did not round-trip")
 		}
+	}
+}
+
+// TestHLLSameRegistersAsLibrary: fed the same hashes, github.com/axiomhq/
+// hyperloglog (dense) holds exactly our registers, so the comparison in
+// hll_bench_test.go measures the code, not different sketches, and our
+// checkpointed registers would load into it unchanged.
+func TestHLLSameRegistersAsLibrary(t *testing.T) {
+	t.Parallel()
+	for _, p := range []uint8{totalsPrecision, windowPrecision} {
+		ours := newHLL(p)
+		lib, err := hyperloglog.NewSketch(p, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 50_000 {
+			h := hashString("user-" + strconv.Itoa(i))
+			ours.addHash(h)
+			lib.InsertHash(h)
+		}
+		ours.addHash(0) // the largest rank: no bit set below the index
+		lib.InsertHash(0)
+		b, err := lib.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Version 2 dense: 8 header bytes, then the 2^p registers.
+		equal(t, fmt.Sprintf("p%d registers", p), string(b[8:]), string(ours.reg))
 	}
 }
