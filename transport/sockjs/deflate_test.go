@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/eventara/eventara/actors"
+	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/protocol/sockjs"
 )
 
@@ -255,7 +256,7 @@ func TestDeflateWithCoderClient(t *testing.T) {
 			if tc.sockjs {
 				u = newSessionURL(s.URL) + "/websocket"
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 			defer cancel()
 			ws, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(u, "http"), &websocket.DialOptions{CompressionMode: tc.mode, CompressionThreshold: 1})
 			if err != nil {
@@ -272,7 +273,7 @@ func TestDeflateWithCoderClient(t *testing.T) {
 			if tc.sockjs {
 				wantEq(t, "open", readWS(t, ws), "o")
 			}
-			conn := recvWithin(t, ts.opened, time.Second)
+			conn := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
 			wrap := func(s string) string {
 				if tc.sockjs {
 					return `a["` + string(sockjs.AppendEscaped(nil, []byte(s))) + `"]`
@@ -282,11 +283,11 @@ func TestDeflateWithCoderClient(t *testing.T) {
 			for i := range 20 {
 				head := fmt.Sprintf("MESSAGE\nsubscription:s\nmessage-id:%d\n", i)
 				for !conn.Send(actors.Outgoing{Head: []byte(head), Shared: sh}) {
-					time.Sleep(time.Millisecond)
+					time.Sleep(time.Millisecond) // queue full: let the writer drain
 				}
 				if i%5 == 0 {
 					for !conn.Send(actors.Outgoing{Head: []byte("RECEIPT\n\n\x00")}) {
-						time.Sleep(time.Millisecond)
+						time.Sleep(time.Millisecond) // queue full: let the writer drain
 					}
 				}
 			}
@@ -324,7 +325,7 @@ func TestDeflateWithCoderClient(t *testing.T) {
 			if !tc.sockjs {
 				want = in
 			}
-			wantEq(t, "inbound", string(recvWithin(t, ts.recv, 5*time.Second)), want)
+			wantEq(t, "inbound", string(testutil.Recv(t, ts.recv, testutil.Patience, "a message from the client")), want)
 			conn.Close(1000, "bye")
 			if tc.sockjs {
 				wantEq(t, "close frame", readWS(t, ws), `c[1000,"bye"]`)
