@@ -175,6 +175,11 @@ func TestPushPythonSockJSClient(t *testing.T) {
 	if res.Receipt["receipt-id"] != "bye" {
 		t.Errorf("DISCONNECT receipt = %v, want receipt-id bye\n%s", res.Receipt, report)
 	}
+	// The server closes the session after the RECEIPT (the script waits for
+	// it instead of closing first).
+	if len(res.Close) != 2 || res.Close[0] != 1000.0 {
+		t.Errorf("session closed with %v, want the server's 1000 after DISCONNECT\n%s", res.Close, report)
+	}
 	if len(res.Errors) > 0 {
 		t.Errorf("errors: %s\n%s", res.Errors, report)
 	}

@@ -1,6 +1,6 @@
 # The Python example of the WebSocket API document, as written there, with
 # two changes for the tests: the URL comes from EVENTARA_WS_URL (or argv[1]),
-# and _bounded() closes the socket once SEED_MESSAGES "Received metrics"
+# and _bounded() ends the process once SEED_MESSAGES "Received metrics"
 # lines were printed and, if SEED_UNTIL is set, that exact line too (or
 # after SEED_TIMEOUT seconds, which only a failing run reaches), counting the
 # lines on stdout so that the snippet's callbacks stay exactly as the document
@@ -42,10 +42,12 @@ def _bounded(app):
     def _stop():
         if not done.wait(timeout):
             print("seed_snippet: timed out after %ss" % timeout, file=_sys.stderr, flush=True)
-        app.close()
-        # websocket-client 1.2 notices a close from another thread only at
-        # its next select timeout (10 s): give it a moment, then leave.
-        _threading.Timer(1.0, lambda: (out.flush(), _os._exit(0))).start()
+        # Leave without app.close(): websocket-client 1.2 notices a close
+        # from another thread only at its next select timeout (10 s), and
+        # may report it as an error ("'NoneType' object has no attribute
+        # 'sock'") when it races its reader. The exit closes the socket.
+        out.flush()
+        _os._exit(0)
 
     _threading.Thread(target=_stop, daemon=True).start()
 

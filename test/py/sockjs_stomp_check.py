@@ -85,8 +85,13 @@ def main():
     if client.connected:
         client.send(stomp("DISCONNECT", {"receipt": "bye"}))
         got_receipt.wait(patience)
-    client.close()
-    client.wait_closed(patience)
+        # The server closes the session after the RECEIPT: wait for that
+        # rather than close from this thread, which races websocket-client
+        # 1.2's reader ("'NoneType' object has no attribute 'sock'").
+        client.wait_closed(patience)
+    if not client.wait_closed(0):
+        client.close()
+        client.wait_closed(patience)
     print(json.dumps(result))
 
 
