@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/protocol/stomp"
 	"github.com/eventara/eventara/snapshots"
 )
@@ -42,8 +43,8 @@ func TestIngestAdmittedBeforeTheMailbox(t *testing.T) {
 		}()
 	}
 	// One request is being handled (stalled), nine wait in the mailbox.
-	waitFor(t, "ten admitted requests", func() bool { return sys.admission.pending.Load() == 10 })
-	waitFor(t, "nine requests in the mailbox", func() bool { return mailboxOf(sys, "ingest") == 9 })
+	testutil.Eventually(t, "ten admitted requests", func() bool { return sys.admission.pending.Load() == 10 })
+	testutil.Eventually(t, "nine requests in the mailbox", func() bool { return mailboxOf(sys, "ingest") == 9 })
 	for range 50 {
 		if _, err := sys.Ingest(context.Background(), newEvents(1, "refused")); !errors.Is(err, ErrOverloaded) {
 			t.Fatalf("ingest past the bound: err = %v, want ErrOverloaded", err)
@@ -64,7 +65,7 @@ func TestIngestAdmittedBeforeTheMailbox(t *testing.T) {
 	if n := sys.admission.pending.Load(); n != 0 {
 		t.Fatalf("admission holds %d events after every answer", n)
 	}
-	waitFor(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
+	testutil.Eventually(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
 	mustIngest(t, sys, 10, "fits")
 }
 
@@ -76,7 +77,7 @@ func TestIngestRestartReleasesAdmission(t *testing.T) {
 	if _, err := sys.Ingest(context.Background(), newEvents(4, "crash")); !errors.Is(err, ErrRestarting) {
 		t.Fatalf("err = %v, want ErrRestarting", err)
 	}
-	waitFor(t, "admission released", func() bool { return sys.admission.pending.Load() == 0 })
+	testutil.Eventually(t, "admission released", func() bool { return sys.admission.pending.Load() == 0 })
 	mustIngest(t, sys, 10, "after")
 }
 
@@ -85,10 +86,10 @@ func TestIngestRestartReleasesAdmission(t *testing.T) {
 // one Tick waits); once it resumes, snapshots flow again.
 func TestTicksCoalesceWhileTheAggregatorStalls(t *testing.T) {
 	sys := startFaultSystem(t, nil) // a tick every 50 ms
-	waitFor(t, "a first snapshot", func() bool { return sys.Latest() != nil })
+	testutil.Eventually(t, "a first snapshot", func() bool { return sys.Latest() != nil })
 	mustArm(t, sys, Fault{Actor: string(KindAggregator), Fault: FaultStall, Message: "Tick"})
 	base := sys.ticksCoalesced.Load()
-	waitFor(t, "ten coalesced beats", func() bool { return sys.ticksCoalesced.Load() >= base+10 })
+	testutil.Eventually(t, "ten coalesced beats", func() bool { return sys.ticksCoalesced.Load() >= base+10 })
 	if n := mailboxOf(sys, "aggregator"); n > 1 {
 		t.Fatalf("aggregator mailbox holds %d messages while stalled, want at most one Tick", n)
 	}
@@ -151,7 +152,7 @@ func TestStalledSubscriptionHoldsOnePush(t *testing.T) {
 	}
 	sys.Faults().Clear()
 	resumed := sys.Latest().BuiltAt
-	waitFor(t, "a snapshot built after the stall", func() bool {
+	testutil.Eventually(t, "a snapshot built after the stall", func() bool {
 		fs := c.frames(t)
 		last := fs[len(fs)-1].frame
 		ms, _ := strconv.ParseInt(last.Header("timestamp"), 10, 64)
@@ -189,6 +190,6 @@ func TestSessionsBeyondTheBoundAreRefused(t *testing.T) {
 		t.Fatalf("live = %d, want 2", n)
 	}
 	first.Closed()
-	waitFor(t, "the first session's place back", func() bool { return m.live.Load() == 1 })
+	testutil.Eventually(t, "the first session's place back", func() bool { return m.live.Load() == 1 })
 	openStomp(t, s)
 }

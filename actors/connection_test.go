@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/protocol/stomp"
 )
 
@@ -193,7 +194,7 @@ func TestStompHeartBeats(t *testing.T) {
 		sess := s.sessions.Open(c)
 		sess.Receive([]byte("CONNECT\naccept-version:1.2\nheart-beat:0,20\n\n\x00"))
 		start := time.Now()
-		waitFor(t, "3 heart-beats", func() bool { return c.heartBeats() >= 3 })
+		testutil.Eventually(t, "3 heart-beats", func() bool { return c.heartBeats() >= 3 })
 		if el := time.Since(start); el < 50*time.Millisecond {
 			t.Fatalf("3 heart-beats after %v: too fast for 20 ms", el)
 		}
@@ -228,16 +229,24 @@ func TestStompHeartBeats(t *testing.T) {
 
 	t.Run("client heart-beats keep it open", func(t *testing.T) {
 		t.Parallel()
-		s := newStompTestSystem(t, cfg)
+		// A wider interval than above: the server closes a client silent for
+		// 2 × 250 ms, and this client beats every 10 ms, so only a stall of
+		// half a second (not a busy machine's usual hiccup) could starve it.
+		s := newStompTestSystem(t, SessionConfig{HeartBeatReceive: 250 * time.Millisecond})
 		c := &stompTestConn{}
 		sess := s.sessions.Open(c)
-		sess.Receive([]byte("CONNECT\naccept-version:1.2\nheart-beat:20,0\n\n\x00"))
-		for range 15 {
+		sess.Receive([]byte("CONNECT\naccept-version:1.2\nheart-beat:250,0\n\n\x00"))
+		waitFrames(t, c, 1) // CONNECTED: the server watches from here
+		for start := time.Now(); time.Since(start) < 1500*time.Millisecond; {
 			time.Sleep(10 * time.Millisecond) // the client's own heart-beat pace
 			sess.Receive([]byte("\n"))
 		}
 		if closed, code, reason := c.closeState(); closed {
 			t.Fatalf("closed %d %q while heart-beating", code, reason)
+		}
+		// The server was watching all along: silent now, the client is closed.
+		if code, reason := waitClosed(t, c); code != closePolicy || reason != reasonHeartBeat {
+			t.Fatalf("closed %d %q after the heart-beats stopped, want %d %q", code, reason, closePolicy, reasonHeartBeat)
 		}
 	})
 }
@@ -250,7 +259,7 @@ func TestStompJSONForm(t *testing.T) {
 	c := &stompTestConn{}
 	sess := s.sessions.Open(c)
 	sess.Receive([]byte(`{"command":"SUBSCRIBE","destination":"/topic/metrics","id":"sub-0"}`))
-	waitFor(t, "first snapshot", func() bool { return len(c.outgoing()) >= 1 })
+	testutil.Eventually(t, "first snapshot", func() bool { return len(c.outgoing()) >= 1 })
 	c.mu.Lock()
 	framing := c.framing
 	c.mu.Unlock()
@@ -264,7 +273,7 @@ func TestStompJSONForm(t *testing.T) {
 
 	// /app/subscribe and a receipt in the JSON form.
 	sess.Receive([]byte(`{"command":"SEND","destination":"/app/subscribe","receipt":"r1","body":"{\"action\":\"subscribe\"}"}`))
-	waitFor(t, "second snapshot and receipt", func() bool { return len(c.outgoing()) >= 3 })
+	testutil.Eventually(t, "second snapshot and receipt", func() bool { return len(c.outgoing()) >= 3 })
 	var sawReceipt bool
 	for _, o := range c.outgoing()[1:] {
 		if o.Shared == nil {
@@ -372,7 +381,7 @@ func TestSessionInboundBounded(t *testing.T) {
 		t.Fatalf("pending = %d bytes, want six messages' worth", got)
 	}
 	close(release)
-	waitFor(t, "six messages and one overflow", func() bool {
+	testutil.Eventually(t, "six messages and one overflow", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return inbounds == 6 && overflows == 1
@@ -386,7 +395,7 @@ func TestStompInboundOverflowCloses(t *testing.T) {
 	s := newStompTestSystem(t, SessionConfig{})
 	c, sess := openStomp(t, s)
 	ss := sess.(*session)
-	waitFor(t, "the count back to zero", func() bool { return ss.pending.Load() == 0 })
+	testutil.Eventually(t, "the count back to zero", func() bool { return ss.pending.Load() == 0 })
 	s.root.Send(ss.pid, &inboundOverflow{})
 	if code, _ := waitClosed(t, c); code != closePolicy {
 		t.Fatalf("close code %d, want %d", code, closePolicy)

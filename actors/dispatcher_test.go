@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // TestPoolDispatcherQueuesWithoutGoroutines: with every worker stalled,
@@ -22,7 +24,7 @@ func TestPoolDispatcherQueuesWithoutGoroutines(t *testing.T) {
 			<-release
 		})
 	}
-	waitFor(t, "both workers to take their stalled work", func() bool { return d.queued() == 0 })
+	testutil.Eventually(t, "both workers to take their stalled work", func() bool { return d.queued() == 0 })
 
 	before := runtime.NumGoroutine()
 	const n = 5000

@@ -3,6 +3,7 @@ package actors
 import (
 	"testing"
 
+	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/protocol/stomp"
 )
 
@@ -25,7 +26,7 @@ func subscribeFrame(id string) []byte {
 func waitMore(t *testing.T, c *stompTestConn, sub string, n int) {
 	t.Helper()
 	base := messagesFor(t, c, sub)
-	waitFor(t, "more messages for "+sub, func() bool { return messagesFor(t, c, sub) >= base+n })
+	testutil.Eventually(t, "more messages for "+sub, func() bool { return messagesFor(t, c, sub) >= base+n })
 }
 
 // TestConnectionPanicClosesOnlyThatClient: a connection actor that panics

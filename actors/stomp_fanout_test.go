@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/protocol/stomp"
 )
 
@@ -114,7 +115,7 @@ func TestStompAppSubscribeOnlyToSender(t *testing.T) {
 	waitFrames(t, b, 2)
 
 	sa.Receive([]byte("SEND\ndestination:/app/subscribe\ncontent-length:22\n\n{\"action\":\"subscribe\"}\x00"))
-	waitFor(t, "a's second MESSAGE", func() bool { return countCommand(a.frames(t), stomp.CmdMessage) == 2 })
+	testutil.Eventually(t, "a's second MESSAGE", func() bool { return countCommand(a.frames(t), stomp.CmdMessage) == 2 })
 	// b's connection is not involved at all; a receipt round trip on b
 	// shows nothing was queued for it meanwhile.
 	sb.Receive([]byte("ACK\nid:x\nreceipt:sync\n\n\x00"))
@@ -135,7 +136,7 @@ func TestStompSlowConsumerClosedOthersServed(t *testing.T) {
 	fast, sf := openStomp(t, s)
 	sf.Receive([]byte("SUBSCRIBE\nid:0\ndestination:/topic/metrics\nreceipt:r\n\n\x00"))
 	waitFrames(t, fast, 2)
-	waitFor(t, "slow subscribed", func() bool { return len(slow.outgoing()) >= 1 })
+	testutil.Eventually(t, "slow subscribed", func() bool { return len(slow.outgoing()) >= 1 })
 
 	// One snapshot per tick, each after the fast client has the last (a
 	// subscription still holding the last push skips a tick: see
@@ -143,13 +144,13 @@ func TestStompSlowConsumerClosedOthersServed(t *testing.T) {
 	const ticks = 10
 	for i := range ticks {
 		publish(s, testSnapshot(`{"tick":`+strconv.Itoa(i)+`}`, time.Now()))
-		waitFor(t, "the tick at the fast client", func() bool { return countCommand(fast.frames(t), stomp.CmdMessage) == i+1 })
+		testutil.Eventually(t, "the tick at the fast client", func() bool { return countCommand(fast.frames(t), stomp.CmdMessage) == i+1 })
 	}
 	code, reason := waitClosed(t, slow)
 	if code != closePolicy || reason != reasonSlowConsumer {
 		t.Fatalf("slow closed %d %q", code, reason)
 	}
-	waitFor(t, "all ticks at the fast client", func() bool { return countCommand(fast.frames(t), stomp.CmdMessage) == ticks })
+	testutil.Eventually(t, "all ticks at the fast client", func() bool { return countCommand(fast.frames(t), stomp.CmdMessage) == ticks })
 	if closed, _, _ := fast.closeState(); closed {
 		t.Fatal("fast client closed")
 	}
@@ -164,7 +165,7 @@ func TestStompUnsubscribeStopsDelivery(t *testing.T) {
 	// The topic no longer serves the subscription (if UNSUBSCRIBE left it
 	// alive, this never happens and the test fails), so the next tick
 	// reaches no one.
-	waitFor(t, "the topic to drop the subscription", func() bool {
+	testutil.Eventually(t, "the topic to drop the subscription", func() bool {
 		res, err := s.root.RequestFuture(s.topic, &currentRequest{}, time.Second).Result()
 		r, ok := res.(*currentReply)
 		return err == nil && ok && r.subscribers == 0

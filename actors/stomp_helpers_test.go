@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
+	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/protocol/stomp"
 	"github.com/eventara/eventara/snapshots"
 )
@@ -133,29 +134,17 @@ func (c *stompTestConn) heartBeats() int {
 	return n
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // waitFrames waits until c has queued at least n frames and returns them.
 func waitFrames(t *testing.T, c *stompTestConn, n int) []stompOut {
 	t.Helper()
 	var fs []stompOut
-	waitFor(t, "frames", func() bool { fs = c.frames(t); return len(fs) >= n })
+	testutil.Eventually(t, "frames", func() bool { fs = c.frames(t); return len(fs) >= n })
 	return fs
 }
 
 func waitClosed(t *testing.T, c *stompTestConn) (int, string) {
 	t.Helper()
-	waitFor(t, "close", func() bool { closed, _, _ := c.closeState(); return closed })
+	testutil.Eventually(t, "close", func() bool { closed, _, _ := c.closeState(); return closed })
 	_, code, reason := c.closeState()
 	return code, reason
 }

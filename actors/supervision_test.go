@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
+	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/journal"
 	"github.com/eventara/eventara/protocol/event"
 	"github.com/eventara/eventara/snapshots"
@@ -33,7 +35,7 @@ func startFaultSystem(t *testing.T, mutate func(*Config)) *System {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 		defer cancel()
 		if err := sys.Stop(ctx); err != nil {
 			t.Errorf("stop: %v", err)
@@ -47,7 +49,7 @@ func startFaultSystem(t *testing.T, mutate func(*Config)) *System {
 func waitDecision(t *testing.T, sys *System, what string, ok func(SupervisionEvent) bool) SupervisionEvent {
 	t.Helper()
 	var found SupervisionEvent
-	waitFor(t, what, func() bool {
+	testutil.Eventually(t, what, func() bool {
 		for _, e := range sys.SupervisionEvents() {
 			if ok(e) {
 				found = e
@@ -100,10 +102,10 @@ func TestWindowPanicRecoversItsCounts(t *testing.T) {
 
 	mustIngest(t, sys, 10, "before")
 	// A checkpoint covers the first events; the rest is the journal tail.
-	waitFor(t, "a checkpoint", func() bool { _, ok := sys.CheckpointAge(); return ok })
+	testutil.Eventually(t, "a checkpoint", func() bool { _, ok := sys.CheckpointAge(); return ok })
 	mustIngest(t, sys, 2, "tail")
 	// Every consumer has applied "tail", so the fault hits "crash".
-	waitFor(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
+	testutil.Eventually(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
 	mustArm(t, sys, Fault{Actor: "aggregator/window-last1Minute", Fault: FaultPanic, Message: "applyBatch"})
 	mustIngest(t, sys, 5, "crash")
 	ev := waitDecision(t, sys, "the window's restart", func(e SupervisionEvent) bool {
@@ -114,7 +116,7 @@ func TestWindowPanicRecoversItsCounts(t *testing.T) {
 	}
 	// The batch it failed on is gone from its mailbox, but its rebuild
 	// from the journal covers it: nothing stays counted in the backlog.
-	waitFor(t, "the backlog to drain without another batch", func() bool { return sys.backlog.size() == 0 })
+	testutil.Eventually(t, "the backlog to drain without another batch", func() bool { return sys.backlog.size() == 0 })
 	mustIngest(t, sys, 3, "after")
 	s := waitSnapshot(t, sys, "20 events in every window", func(s *snapshots.Snapshot) bool {
 		return total(s) == 20 && windowsAll(s, 20)
@@ -171,7 +173,7 @@ func TestAggregatorPanicKeepsEveryAcceptedEvent(t *testing.T) {
 	waitSnapshot(t, sys, "every accepted event", func(s *snapshots.Snapshot) bool {
 		return total(s) == int64(accepted) && windowsAll(s, uint64(accepted))
 	})
-	waitFor(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
+	testutil.Eventually(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
 	// The restarted aggregator keeps applying new batches once.
 	mustIngest(t, sys, 3, "later")
 	waitSnapshot(t, sys, "three more", func(s *snapshots.Snapshot) bool {
@@ -221,19 +223,21 @@ func TestJournalPauseHoldsThenAnswers(t *testing.T) {
 		_, err := sys.Ingest(context.Background(), newEvents(2, "held"))
 		done <- err
 	}()
+	// Not a window of time in which no answer comes: wait until the
+	// append is held in the paused journal. From then on no answer can
+	// come before Clear, however slow the machine.
+	waitGoroutineIn(t, "the append held by the paused journal", "(*Faults).waitJournal")
 	select {
 	case err := <-done:
 		t.Fatalf("ingest answered while the journal is paused: %v", err)
-	case <-time.After(150 * time.Millisecond):
+	default:
+	}
+	if s := sys.Latest(); s != nil && total(s) != 0 {
+		t.Fatalf("total = %d while the journal is paused, want 0", total(s))
 	}
 	sys.Faults().Clear()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("ingest not answered after the journal resumed")
+	if err := testutil.Recv(t, done, testutil.Patience, "the ingest answer after the journal resumed"); err != nil {
+		t.Fatal(err)
 	}
 	waitSnapshot(t, sys, "2 events", func(s *snapshots.Snapshot) bool { return total(s) == 2 })
 
@@ -246,9 +250,22 @@ func TestJournalPauseHoldsThenAnswers(t *testing.T) {
 	}
 	sys.Faults().Clear()
 	mustIngest(t, sys, 1, "y")
-	if h := sys.Health(); !h.Up {
-		t.Fatalf("health after recovery = %+v", h)
-	}
+	// Up again (polled: health is also DOWN while no snapshot was built
+	// for a second, which a stalled machine can cause by itself).
+	testutil.Eventually(t, "health up after recovery", func() bool { return sys.Health().Up })
+}
+
+// waitGoroutineIn waits until some goroutine's stack holds fn (a
+// function name as runtime stacks print it, such as
+// "(*Faults).waitJournal"): a positive sign that work reached a point
+// where it blocks.
+func waitGoroutineIn(t *testing.T, what, fn string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	testutil.Eventually(t, what, func() bool {
+		n := runtime.Stack(buf, true)
+		return strings.Contains(string(buf[:n]), fn+"(")
+	})
 }
 
 // TestRestartStormCapsAndEscalates: every window message panics. Window
@@ -292,7 +309,7 @@ func TestRestartStormCapsAndEscalates(t *testing.T) {
 	waitSnapshot(t, sys, "10 events in every window", func(s *snapshots.Snapshot) bool {
 		return total(s) == 10 && windowsAll(s, 10)
 	})
-	waitFor(t, "the aggregator with its windows in the tree", func() bool {
+	testutil.Eventually(t, "the aggregator with its windows in the tree", func() bool {
 		for _, n := range sys.ActorTree().Children {
 			if n.Path == string(KindAggregator) {
 				return len(n.Children) == len(snapshots.StandardWindows()) && n.Restarts >= 5
@@ -307,14 +324,14 @@ func TestRestartStormCapsAndEscalates(t *testing.T) {
 // and UP again once snapshots flow.
 func TestHealthDownWhileSnapshotsStall(t *testing.T) {
 	sys := startFaultSystem(t, nil)
-	waitFor(t, "a first snapshot", func() bool { return sys.Latest() != nil })
+	testutil.Eventually(t, "a first snapshot", func() bool { return sys.Latest() != nil })
 	mustArm(t, sys, Fault{Actor: "aggregator", Fault: "drop", Message: "Tick", Count: -1})
-	waitFor(t, "health down", func() bool {
+	testutil.Eventually(t, "health down", func() bool {
 		h := sys.Health()
 		return !h.Up && strings.Contains(h.Reason, "no snapshot")
 	})
 	sys.Faults().Clear()
-	waitFor(t, "health up again", func() bool { return sys.Health().Up })
+	testutil.Eventually(t, "health up again", func() bool { return sys.Health().Up })
 }
 
 // TestStalledWindowBoundsTheBacklog: batches a stalled window has not
@@ -340,7 +357,7 @@ func TestStalledWindowBoundsTheBacklog(t *testing.T) {
 		t.Fatalf("backlog = %d, want 90", got)
 	}
 	sys.Faults().Clear()
-	waitFor(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
+	testutil.Eventually(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
 	mustIngest(t, sys, 30, "after")
 	accepted += 30
 	waitSnapshot(t, sys, "every accepted event in every window", func(s *snapshots.Snapshot) bool {
@@ -357,7 +374,7 @@ func TestBacklogSurvivesLostBatches(t *testing.T) {
 	mustIngest(t, sys, 40, "dropped")
 	mustIngest(t, sys, 40, "dropped")
 	mustIngest(t, sys, 10, "next")
-	waitFor(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
+	testutil.Eventually(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
 	// The drops were real: that window lacks the first two batches.
 	waitSnapshot(t, sys, "the window without the dropped batches", func(s *snapshots.Snapshot) bool {
 		w := s.Metrics.TimeWindows
@@ -373,12 +390,12 @@ func TestAggregatorRestartClearsTheBacklog(t *testing.T) {
 	t.Parallel()
 	sys := startFaultSystem(t, nil)
 	mustIngest(t, sys, 4, "warm")
-	waitFor(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
+	testutil.Eventually(t, "the backlog to drain", func() bool { return sys.backlog.size() == 0 })
 	mustArm(t, sys, Fault{Actor: string(KindAggregator), Fault: FaultPanic, Message: "applyBatch"})
 	mustIngest(t, sys, 5, "crash")
 	waitDecision(t, sys, "the aggregator's restart", func(e SupervisionEvent) bool {
 		return e.Actor == "aggregator" && e.Directive == "restart"
 	})
-	waitFor(t, "the backlog to drain without another batch", func() bool { return sys.backlog.size() == 0 })
+	testutil.Eventually(t, "the backlog to drain without another batch", func() bool { return sys.backlog.size() == 0 })
 	waitSnapshot(t, sys, "all nine events", func(s *snapshots.Snapshot) bool { return total(s) == 9 && windowsAll(s, 9) })
 }

@@ -3,10 +3,10 @@ package journal
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // TestMain checks that Close stops every goroutine the store started.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testutil.VerifyNoLeaks(m)
 }

@@ -6,7 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 func TestIngestThenMetricsAndQueries(t *testing.T) {
@@ -215,7 +216,7 @@ func TestKill9LosesNoAcknowledgedEvent(t *testing.T) {
 	s.start()
 
 	var total float64
-	waitFor(t, 10*time.Second, "recovered totals", func() error {
+	testutil.WaitFor(t, testutil.Patience, "recovered totals", func() error {
 		total, _ = path(s.metrics(t), "summary.totalEvents").(float64)
 		if total < float64(len(acked)) {
 			return fmt.Errorf("total %v < acked %d", total, len(acked))

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // diskDeadline bounds every wait of the disk tests: the machine is shared,
@@ -138,7 +140,7 @@ func postUntilDiskFull(t *testing.T, s *server, path, body string) ([]string, in
 func postUntilAccepted(t *testing.T, s *server, path, body string) []string {
 	t.Helper()
 	var ids []string
-	waitFor(t, diskDeadline, "ingestion to resume", func() error {
+	testutil.WaitFor(t, diskDeadline, "ingestion to resume", func() error {
 		a := postEvents(t, s, path, body)
 		if a.code != http.StatusAccepted {
 			return fmt.Errorf("%d %q", a.code, a.message)
@@ -171,7 +173,7 @@ func checkReadsWork(t *testing.T, s *server, id string) {
 // waitTotalEvents polls the metrics until summary.totalEvents is want.
 func waitTotalEvents(t *testing.T, s *server, want int) {
 	t.Helper()
-	waitFor(t, diskDeadline, fmt.Sprintf("totalEvents == %d", want), func() error {
+	testutil.WaitFor(t, diskDeadline, fmt.Sprintf("totalEvents == %d", want), func() error {
 		if got := path(s.metrics(t), "summary.totalEvents"); got != float64(want) {
 			return fmt.Errorf("totalEvents = %v", got)
 		}
@@ -236,7 +238,7 @@ func TestDiskFullRefusesWritesAndRecovers(t *testing.T) {
 		t.Fatalf("single event on a full disk: %d %q", a.code, a.message)
 	}
 
-	waitFor(t, diskDeadline, "health DOWN with reason disk", func() error {
+	testutil.WaitFor(t, diskDeadline, "health DOWN with reason disk", func() error {
 		code, m := health(t, s)
 		free, ok := m["diskFreeBytes"].(float64)
 		if code != http.StatusServiceUnavailable || m["status"] != "DOWN" || m["reason"] != "disk" || !ok || free >= limit ||
@@ -256,7 +258,7 @@ func TestDiskFullRefusesWritesAndRecovers(t *testing.T) {
 
 	remountTmpfs(t, dir, "64m")
 	acked = append(acked, postUntilAccepted(t, s, "/api/v1/events/batch", batch)...)
-	waitFor(t, diskDeadline, "health UP", func() error {
+	testutil.WaitFor(t, diskDeadline, "health UP", func() error {
 		if code, m := health(t, s); code != http.StatusOK || m["status"] != "UP" {
 			return fmt.Errorf("%d %v", code, m)
 		}

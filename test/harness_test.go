@@ -8,41 +8,22 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
-// binary is the eventara executable under test.
-var binary string
-
+// TestMain runs the tests when EVENTARA_BIN names the binary (make test
+// sets it), and skips the package otherwise: the rule for what a test
+// needs is in internal/testutil (tools.go) and the README.
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	binary = os.Getenv("EVENTARA_BIN")
-	if binary == "" {
-		dir, err := os.MkdirTemp("", "eventara-bin")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		binary = filepath.Join(dir, "eventara")
-		cmd := exec.Command("go", "build", "-o", binary, "../cmd/eventara")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build eventara:", err)
-			return 1
-		}
-	}
-	return m.Run()
+	testutil.BlackBoxMain(m, "test")
 }
 
 // server is one running eventara process.
@@ -113,7 +94,7 @@ func (s *server) start() {
 	s.t.Helper()
 	s.addr = freePort(s.t)
 	args := append([]string{"--addr", s.addr, "--data-dir", s.dataDir, "--log-level", "info"}, s.args...)
-	s.cmd = exec.Command(binary, args...)
+	s.cmd = exec.Command(testutil.Binary(), args...)
 	s.logs = &syncBuffer{}
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
@@ -124,7 +105,7 @@ func (s *server) start() {
 		s.exitErr = cmd.Wait()
 		close(done)
 	}(s.cmd, s.exited)
-	waitFor(s.t, 20*time.Second, "server health", func() error {
+	testutil.WaitFor(s.t, testutil.Patience, "server health", func() error {
 		select {
 		case <-s.exited:
 			return fmt.Errorf("exited early: %v\n%s", s.exitErr, s.logs)
@@ -157,10 +138,10 @@ func (s *server) stop() error {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.exited:
-	case <-time.After(15 * time.Second):
+	case <-time.After(testutil.Patience):
 		_ = s.cmd.Process.Kill()
 		<-s.exited
-		s.t.Errorf("eventara did not stop within 15s after SIGTERM\n%s", s.logs)
+		s.t.Errorf("eventara did not stop within %s after SIGTERM\n%s", testutil.Patience, s.logs)
 	}
 	return s.exitErr
 }
@@ -180,24 +161,10 @@ func (s *server) restart() {
 	s.start()
 }
 
-// waitFor polls check until it returns nil or the deadline passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = check(); err == nil {
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, err)
-}
-
 // do sends a request and returns the status and the body.
 func do(t testing.TB, method, url, contentType string, body []byte) (int, []byte) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
@@ -265,7 +232,7 @@ func path(m map[string]any, p string) any {
 func (s *server) waitTotal(t testing.TB, want float64) map[string]any {
 	t.Helper()
 	var m map[string]any
-	waitFor(t, 10*time.Second, fmt.Sprintf("totalEvents == %v", want), func() error {
+	testutil.WaitFor(t, testutil.Patience, fmt.Sprintf("totalEvents == %v", want), func() error {
 		m = s.metrics(t)
 		if got := path(m, "summary.totalEvents"); got != want {
 			return fmt.Errorf("totalEvents = %v", got)
@@ -273,4 +240,31 @@ func (s *server) waitTotal(t testing.TB, want float64) map[string]any {
 		return nil
 	})
 	return m
+}
+
+// promSum is the sum of every sample of the Prometheus metric name in
+// GET /metrics (all label sets), and whether there was one.
+func (s *server) promSum(t testing.TB, name string) (float64, bool) {
+	t.Helper()
+	code, b := do(t, http.MethodGet, s.url("/metrics"), "", nil)
+	if code != 200 {
+		t.Fatalf("GET /metrics: %d", code)
+	}
+	sum, found := 0.0, false
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '{') {
+			continue
+		}
+		f := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+		if len(f) == 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			t.Fatalf("/metrics line %q: %v", line, err)
+		}
+		sum, found = sum+v, true
+	}
+	return sum, found
 }

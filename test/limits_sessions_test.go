@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // TestMaxSessionsRefusesWithACloseFrame: with --max-sessions 1 and one
@@ -58,7 +60,7 @@ func TestMaxSessionsRefusesWithACloseFrame(t *testing.T) {
 		t.Fatalf("held session after the refusals: %q, %v", msg, err)
 	}
 	held.Close(websocket.StatusNormalClosure, "")
-	waitFor(t, 30*time.Second, "a new session to open once the held one ended", func() error {
+	testutil.WaitFor(t, testutil.Patience, "a new session to open once the held one ended", func() error {
 		run := sockjsClose(t, s, "xhr-polling")
 		if !run.Opened {
 			return fmt.Errorf("not opened: %+v", run)

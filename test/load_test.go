@@ -8,7 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // ingestLoad posts events to a server from several workers until stopped
@@ -31,7 +32,7 @@ type loadShape struct {
 func startIngestLoad(t *testing.T, s *server, shape loadShape) *ingestLoad {
 	t.Helper()
 	l := &ingestLoad{}
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: testutil.Patience}
 	for w := 0; w < shape.workers; w++ {
 		l.wg.Add(1)
 		go func(w int) {
@@ -84,7 +85,7 @@ func startIngestLoad(t *testing.T, s *server, shape loadShape) *ingestLoad {
 // waitAcked waits until at least n events were acknowledged.
 func (l *ingestLoad) waitAcked(t *testing.T, n int) {
 	t.Helper()
-	waitFor(t, 20*time.Second, fmt.Sprintf("%d acknowledged events", n), func() error {
+	testutil.WaitFor(t, testutil.Patience, fmt.Sprintf("%d acknowledged events", n), func() error {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		if len(l.acked) < n {

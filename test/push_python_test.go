@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // debianPython is the interpreter with python3-websocket; the pyenv one on
@@ -25,10 +27,7 @@ const debianPython = "/usr/bin/python3"
 
 func requireDebianPython(t testing.TB) {
 	t.Helper()
-	out, err := exec.Command(debianPython, "-c", "import websocket; print(websocket.__version__)").CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s cannot import websocket (apt-get install python3-websocket): %v\n%s", debianPython, err, out)
-	}
+	testutil.RequirePythonModule(t, debianPython, "websocket", "python3-websocket")
 }
 
 func pythonCmd(ctx context.Context, args ...string) *exec.Cmd {
@@ -49,10 +48,13 @@ func TestPushSeedPythonSnippet(t *testing.T) {
 	s := startServer(t)
 	seedEvents(t, s) // 5 events
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*testutil.Patience)
 	defer cancel()
 	cmd := pythonCmd(ctx, "-u", "test/py/seed_snippet.py", "ws://"+s.addr+"/ws")
-	cmd.Env = append(cmd.Env, "SEED_MAX_MESSAGES=5", "SEED_TIMEOUT=12")
+	// Until at least three snapshots came and one shows the three events
+	// posted after the first: however long a busy machine takes.
+	cmd.Env = append(cmd.Env, "SEED_MESSAGES=3", "SEED_UNTIL=Received metrics: 8",
+		fmt.Sprintf("SEED_TIMEOUT=%d", int(2*testutil.Patience/time.Second)))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +119,7 @@ func TestPushSeedPythonSnippet(t *testing.T) {
 		}
 	}
 	if strings.Contains(stderr.String(), "timed out") {
-		t.Errorf("the snippet saw fewer than 5 snapshots in 12 s\n%s", report)
+		t.Errorf("the snippet timed out before it saw 3 snapshots and a total of 8\n%s", report)
 	}
 }
 
@@ -140,7 +142,7 @@ type sockjsCheck struct {
 func TestPushPythonSockJSClient(t *testing.T) {
 	t.Parallel()
 	requireDebianPython(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*testutil.Patience)
 	defer cancel()
 	if out, err := pythonCmd(ctx, "-m", "unittest", "discover", "-s", "test/py", "-p", "test_*.py").CombinedOutput(); err != nil {
 		t.Errorf("python unit tests of sockjs_client: %v\n%s", err, out)
@@ -148,7 +150,8 @@ func TestPushPythonSockJSClient(t *testing.T) {
 
 	s := startServer(t)
 	seedEvents(t, s)
-	out, err := pythonCmd(ctx, "test/py/sockjs_stomp_check.py", "http://"+s.addr+"/ws", "3").Output()
+	out, err := pythonCmd(ctx, "test/py/sockjs_stomp_check.py", "http://"+s.addr+"/ws", "3",
+		strconv.Itoa(int(testutil.Patience/time.Second))).Output()
 	var res sockjsCheck
 	if jerr := json.Unmarshal(out, &res); jerr != nil {
 		t.Fatalf("sockjs_stomp_check.py: %v, output not JSON (%v): %q\nserver log:\n%s", err, jerr, out, tail(s.logs.String(), 30))
@@ -171,6 +174,11 @@ func TestPushPythonSockJSClient(t *testing.T) {
 	}
 	if res.Receipt["receipt-id"] != "bye" {
 		t.Errorf("DISCONNECT receipt = %v, want receipt-id bye\n%s", res.Receipt, report)
+	}
+	// The server closes the session after the RECEIPT (the script waits for
+	// it instead of closing first).
+	if len(res.Close) != 2 || res.Close[0] != 1000.0 {
+		t.Errorf("session closed with %v, want the server's 1000 after DISCONNECT\n%s", res.Close, report)
 	}
 	if len(res.Errors) > 0 {
 		t.Errorf("errors: %s\n%s", res.Errors, report)

@@ -12,14 +12,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // jsDir holds the Node clients and their pinned node_modules.
@@ -29,14 +30,8 @@ const jsDir = "js"
 // cannot run: a missing node_modules is a broken setup, not an excuse.
 func requireNodeModules(t testing.TB) {
 	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatalf("node is not on PATH (Node 20 is needed for the real-client tests): %v", err)
-	}
-	for _, pkg := range []string{"@stomp/stompjs", "sockjs-client", "ws", "wscat"} {
-		if _, err := os.Stat(filepath.Join(jsDir, "node_modules", pkg, "package.json")); err != nil {
-			t.Fatalf("test/js/node_modules/%s is missing: run `make test-deps` (npm ci in test/js) first", pkg)
-		}
-	}
+	testutil.RequireNode(t)
+	testutil.RequireNodeModules(t, jsDir, "test/js", "@stomp/stompjs", "sockjs-client", "ws", "wscat")
 }
 
 // runNode runs a script in test/js and returns its stdout; stderr and a
@@ -213,14 +208,17 @@ func checkHeartBeat(t testing.TB, who string, headers map[string]string) {
 	}
 }
 
+// The judgement of a run goes by what arrived and in what order, and by the
+// server's own timestamps, not by how soon things arrived at the client: a
+// busy machine delays the Node client at any moment. The few bounds on
+// arrival times are far beyond an idle machine's figures (tens of ms) and
+// only tell "late" from "never".
 const (
-	firstMessageWithin = 1500 * time.Millisecond
-	tickMin            = 600 * time.Millisecond
-	tickMax            = 1600 * time.Millisecond
-	// answerWithin is how soon a requested snapshot (SUBSCRIBE or a SEND to
-	// /app/subscribe) must arrive, and the window in which the other client
-	// must see nothing.
-	answerWithin = 300 * time.Millisecond
+	// tick is the server's snapshot interval.
+	tick = time.Second
+	// messageSoon bounds the first MESSAGE after SUBSCRIBE (the current
+	// snapshot, sent at once) and how old a snapshot may be on arrival.
+	messageSoon = 10 * time.Second
 )
 
 // checkStompRun judges one stomp-client.mjs run.
@@ -233,7 +231,8 @@ func checkStompRun(t *testing.T, run *stompRun, apiShape any) {
 		t.Fatalf("want 2 clients in the run, got %d", len(run.Clients))
 	}
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
-	for _, c := range run.Clients {
+	sched := make([][]int64, len(run.Clients))
+	for ci, c := range run.Clients {
 		who := "client " + c.Name
 		if c.Connected == nil {
 			t.Errorf("%s: never CONNECTED; errors %s %s; closes %s", who, c.StompErrors, c.WSErrors, c.Closes)
@@ -260,14 +259,16 @@ func checkStompRun(t *testing.T, run *stompRun, apiShape any) {
 			t.Errorf("%s: no MESSAGE at all", who)
 			continue
 		}
-		if d := c.Messages[0].At - c.SubscribedAt; d > ms(firstMessageWithin) {
-			t.Errorf("%s: first MESSAGE %d ms after SUBSCRIBE, want ≤ %d", who, d, ms(firstMessageWithin))
+		if d := c.Messages[0].At - c.SubscribedAt; d > ms(messageSoon) {
+			t.Errorf("%s: first MESSAGE %d ms after SUBSCRIBE, want ≤ %d", who, d, ms(messageSoon))
 		}
-		// Each scheduled tick brings a snapshot with a new timestamp header;
-		// a repeated timestamp is an answer to this client's own request.
-		requests := append([]int64{c.SubscribedAt}, c.Publishes...)
-		firstSeen := map[string]int64{}
-		var ticks []int64
+		// Each tick brings a snapshot with a new timestamp header (the
+		// server's build time); a repeated timestamp answers a request of
+		// this client's: SUBSCRIBE and each /app/subscribe get the current
+		// snapshot, every tick a new one.
+		var distinct []int64
+		seen := map[string]bool{}
+		repeats, repeatsAfterProbe := 0, 0
 		for i, m := range c.Messages {
 			what := fmt.Sprintf("%s: MESSAGE %d", who, i)
 			if m.Headers["destination"] != "/topic/metrics" {
@@ -292,64 +293,78 @@ func checkStompRun(t *testing.T, run *stompRun, apiShape any) {
 				t.Errorf("%s: timestamp header %q is not Unix milliseconds", what, tsh)
 				continue
 			}
-			if age := m.At - ts; age < -100 || age > 2500 {
+			// Built before it arrived (one clock, ms rounding aside), and not
+			// long before: the snapshot's build time, not another instant.
+			if age := m.At - ts; age < -100 || age > ms(messageSoon) {
 				t.Errorf("%s: timestamp %d is %d ms from its arrival; want the snapshot's build time", what, ts, age)
 			}
-			if _, seen := firstSeen[tsh]; !seen {
-				firstSeen[tsh] = m.At
-				ticks = append(ticks, m.At)
+			if !seen[tsh] {
+				seen[tsh] = true
+				distinct = append(distinct, ts)
 				continue
 			}
-			answered := false
-			for _, r := range requests {
-				if m.At >= r && m.At-r <= ms(answerWithin) {
-					answered = true
+			repeats++
+			if run.Probe != nil && m.At >= run.Probe.At {
+				repeatsAfterProbe++
+			}
+		}
+		// A correct server repeats a snapshot at most once per request
+		// beyond the first (the SUBSCRIBE's answer is a snapshot built before
+		// the subscription, never delivered to it again by a tick).
+		if repeats > len(c.Publishes) {
+			t.Errorf("%s: %d MESSAGEs repeat a snapshot, but this client asked only %d times (at %v): it got snapshots it did not ask for",
+				who, repeats, len(c.Publishes), rel(c.Publishes, run.Start))
+		}
+		if ci == 0 && run.Probe != nil && repeatsAfterProbe == 0 {
+			t.Errorf("%s: no answer to its /app/subscribe at +%d ms (no snapshot repeated after it)", who, run.Probe.At-run.Start)
+		}
+		if len(distinct) < 5 {
+			t.Errorf("%s: only %d distinct snapshots in the run, want 5", who, len(distinct))
+			continue
+		}
+		// The scheduled snapshots come one a tick, in build order: as many
+		// as the seconds they span, give or take one (a tick read late by a
+		// busy server shortens one gap and lengthens the next). Judged from
+		// the third snapshot on: the first is the SUBSCRIBE's answer, and
+		// around the subscription an /app/subscribe answer may bring one
+		// more from before it.
+		sorted := slices.Sorted(slices.Values(distinct))
+		s := sorted[2:]
+		if arrived := slices.DeleteFunc(slices.Clone(distinct), func(v int64) bool { return v < s[0] }); !slices.Equal(arrived, s) {
+			t.Errorf("%s: snapshots arrived out of build order: %v", who, rel(arrived, s[0]))
+		}
+		span := float64(s[len(s)-1]-s[0]) / float64(ms(tick))
+		if n := float64(len(s) - 1); n > span+1 || n < span-1 {
+			t.Errorf("%s: %d scheduled snapshots over %.1f s (built at %v): want one a second", who, len(s), span, rel(s, s[0]))
+		}
+		sched[ci] = s
+	}
+	// Both clients subscribe to one topic: where their runs overlap, each
+	// got every tick the other got, so none was dropped for one of them.
+	if a, b := sched[0], sched[1]; len(a) > 0 && len(b) > 0 {
+		from, to := max(a[0], b[0]), min(a[len(a)-1], b[len(b)-1])
+		in := func(ts []int64) []int64 {
+			var out []int64
+			for _, v := range ts {
+				if v >= from && v <= to {
+					out = append(out, v)
 				}
 			}
-			if !answered {
-				t.Errorf("%s at +%d ms repeats snapshot %s but this client asked for nothing just before (requests at %v)",
-					what, m.At-run.Start, tsh, rel(requests, run.Start))
-			}
+			return out
 		}
-		// The first snapshot answers the SUBSCRIBE; the scheduled ones follow
-		// it, the first within a tick of subscribing, then a second apart.
-		if len(ticks) < 4 {
-			t.Errorf("%s: only %d distinct snapshots in the run (arrivals %v)", who, len(ticks), rel(ticks, run.Start))
-		} else if d := ticks[1] - c.SubscribedAt; d > ms(tickMax) {
-			t.Errorf("%s: first scheduled snapshot %d ms after SUBSCRIBE, want ≤ %d", who, d, ms(tickMax))
-		}
-		for i := 2; i < len(ticks); i++ {
-			if gap := ticks[i] - ticks[i-1]; gap < ms(tickMin) || gap > ms(tickMax) {
-				t.Errorf("%s: snapshots %d and %d arrived %d ms apart, want %d–%d (arrivals %v)",
-					who, i-1, i, gap, ms(tickMin), ms(tickMax), rel(ticks, run.Start))
-			}
-		}
-		if c.Receipt == nil {
-			t.Errorf("%s: no RECEIPT for DISCONNECT; closes %s", who, c.Closes)
-		} else if c.Receipt.Command != "RECEIPT" || c.Receipt.Headers["receipt-id"] == "" {
-			t.Errorf("%s: DISCONNECT answered with %s %v", who, c.Receipt.Command, c.Receipt.Headers)
+		if ia, ib := in(a), in(b); !slices.Equal(ia, ib) {
+			t.Errorf("the clients got different ticks while both listened: A %v, B %v", rel(ia, from), rel(ib, from))
 		}
 	}
-	// /app/subscribe answers only the sender: A asked at probe.At, B must
-	// see nothing then.
+	for _, c := range run.Clients {
+		if c.Receipt == nil {
+			t.Errorf("client %s: no RECEIPT for DISCONNECT; closes %s", c.Name, c.Closes)
+		} else if c.Receipt.Command != "RECEIPT" || c.Receipt.Headers["receipt-id"] == "" {
+			t.Errorf("client %s: DISCONNECT answered with %s %v", c.Name, c.Receipt.Command, c.Receipt.Headers)
+		}
+	}
 	if run.Probe == nil {
 		t.Errorf("the run never reached the /app/subscribe probe")
-		return
-	}
-	a, b := run.Clients[0], run.Clients[1]
-	inWindow := func(c stompClientRun) (n int) {
-		for _, m := range c.Messages {
-			if m.At >= run.Probe.At && m.At-run.Probe.At <= ms(answerWithin) {
-				n++
-			}
-		}
-		return n
-	}
-	if n := inWindow(a); n != 1 {
-		t.Errorf("/app/subscribe from A: A got %d MESSAGEs within %s, want 1", n, answerWithin)
-	}
-	if n := inWindow(b); n != 0 {
-		t.Errorf("/app/subscribe from A: B got %d MESSAGEs within %s, want 0 (the answer goes to the sender only)", n, answerWithin)
 	}
 }
 
@@ -386,7 +401,7 @@ func TestPushStompClients(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, stderr, err := runNode(t, 40*time.Second, "stomp-client.mjs",
+			out, stderr, err := runNode(t, 3*time.Minute, "stomp-client.mjs",
 				"--url", "http://"+s.addr, "--transport", tc.transport, "--path", tc.path)
 			var run stompRun
 			if jerr := json.Unmarshal(bytes.TrimSpace(out), &run); jerr != nil {

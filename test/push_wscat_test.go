@@ -7,12 +7,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // wscat starts test/js's wscat with args; stdin stays open (wscat exits when
@@ -55,34 +58,74 @@ func TestPushWscat(t *testing.T) {
 		args  []string
 		typed string
 	}{
-		{"typed-json-subscribe", nil, `{"command":"SUBSCRIBE","destination":"/topic/metrics","id":"sub-0"}`},
-		{"x-json-subscribe", []string{"-x", `{"command":"SUBSCRIBE","destination":"/topic/metrics","id":"sub-0"}`, "-w", "4"}, ""},
+		{"typed-json-subscribe", []string{"--slash", "--show-ping-pong"}, `{"command":"SUBSCRIBE","destination":"/topic/metrics","id":"sub-0"}`},
+		{"x-json-subscribe", []string{"-x", `{"command":"SUBSCRIBE","destination":"/topic/metrics","id":"sub-0"}`, "-w", "-1"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*testutil.Patience)
 			defer cancel()
 			out, stderr, stdin, wait := wscat(t, ctx, append([]string{"-c", "ws://" + s.addr + "/ws"}, tc.args...)...)
+			lines := make(chan []byte)
+			go func() {
+				defer close(lines)
+				sc := bufio.NewScanner(out)
+				sc.Buffer(make([]byte, 1<<20), 1<<20)
+				for sc.Scan() {
+					lines <- bytes.TrimSpace(bytes.TrimLeft(sc.Bytes(), "> ")) // readline's prompt
+				}
+			}()
+			var got [][]byte
+			// next waits up to d for wscat's next line; ended says its
+			// output has ended, timedOut that d passed first.
+			next := func(d time.Duration) (line []byte, ended, timedOut bool) {
+				select {
+				case l, ok := <-lines:
+					if ok && len(l) > 0 && l[0] == '{' {
+						got = append(got, append([]byte(nil), l...))
+					}
+					return l, !ok, false
+				case <-time.After(d):
+					return nil, false, true
+				}
+			}
 			if tc.typed != "" {
-				time.Sleep(time.Second) // wscat prints nothing on connect when not on a terminal
+				// wscat takes typed lines only once connected, and says
+				// nothing on connect when not on a terminal (a line typed
+				// before is dropped). So /ping until a pong shows: then it is
+				// connected and reading lines.
+				testutil.WaitFor(t, testutil.Patience, "wscat to connect (a pong to /ping)", func() error {
+					if _, err := io.WriteString(stdin, "/ping\n"); err != nil {
+						return err
+					}
+					for {
+						l, ended, timedOut := next(100 * time.Millisecond)
+						switch {
+						case ended:
+							t.Fatalf("wscat ended before connecting\nstderr: %s", stderr)
+						case timedOut:
+							return errors.New("no pong yet")
+						case bytes.HasPrefix(l, []byte("Received pong")):
+							return nil
+						}
+					}
+				})
 				if _, err := io.WriteString(stdin, tc.typed+"\n"); err != nil {
 					t.Fatal(err)
 				}
 			}
-			sc := bufio.NewScanner(out)
-			sc.Buffer(make([]byte, 1<<20), 1<<20)
-			var got [][]byte
-			for len(got) < 2 && sc.Scan() {
-				line := bytes.TrimSpace(bytes.TrimLeft(sc.Bytes(), "> ")) // readline's prompt
-				if len(line) > 0 && line[0] == '{' {
-					got = append(got, append([]byte(nil), line...))
+			for len(got) < 2 {
+				if _, ended, timedOut := next(testutil.Patience); ended || timedOut {
+					break
 				}
 			}
-			stdin.Close()
+			stdin.Close() // wscat closes and exits
+			for range lines {
+			}
 			werr := wait()
 			if len(got) < 2 {
 				t.Fatalf("wscat printed %d snapshots, want 2 (exit %v)\nstderr: %s\nserver log (tail):\n%s", len(got), werr, stderr, tail(s.logs.String(), 30))
 			}
-			for i, b := range got {
+			for i, b := range got[:2] {
 				checkSnapshotBody(t, fmt.Sprintf("wscat snapshot %d", i), b, apiShape)
 			}
 		})

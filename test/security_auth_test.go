@@ -17,9 +17,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // Tokens of the security tests, one per role.
@@ -369,7 +370,7 @@ func TestSecurityAuthMatrixPush(t *testing.T) {
 				}
 				t.Run(kind+" "+r.name+" "+via, func(t *testing.T) {
 					t.Parallel()
-					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					ctx, cancel := context.WithTimeout(context.Background(), 2*testutil.Patience)
 					defer cancel()
 					query, frame := "", connectFrame()
 					switch {
@@ -438,7 +439,7 @@ func TestSecurityAuthMatrixPush(t *testing.T) {
 		for _, r := range roleTokens[1:] {
 			t.Run(kind+" SUBSCRIBE with "+r.name, func(t *testing.T) {
 				t.Parallel()
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), 2*testutil.Patience)
 				defer cancel()
 				c, _, err := dialPush(ctx, s.addr, kind, "", nil)
 				if err != nil {
@@ -475,7 +476,7 @@ func TestSecurityAuthMatrixPush(t *testing.T) {
 	// token comes from the URL or from the command's headers.
 	t.Run("json form", func(t *testing.T) {
 		t.Parallel()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*testutil.Patience)
 		defer cancel()
 		sub := `{"command":"SUBSCRIBE","destination":"/topic/metrics","id":"sub-0"}`
 		for _, tc := range []struct {

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // selfSigned writes a certificate for 127.0.0.1 and localhost and its key
@@ -68,7 +70,7 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 func TestSecurityTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: testutil.Patience}
 
 	s := startServerWith(t, "https", client, "--tls-cert", certFile, "--tls-key", keyFile)
 	addr, base := s.addr, s.url("")
@@ -93,7 +95,7 @@ func TestSecurityTLS(t *testing.T) {
 	}
 
 	// wss://: plain WebSocket and SockJS, STOMP through to a MESSAGE.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*testutil.Patience)
 	defer cancel()
 	for _, path := range []string{"/ws", "/ws/000/tls1/websocket"} {
 		conn, _, err := websocket.Dial(ctx, "wss://"+addr+path, &websocket.DialOptions{HTTPClient: client})

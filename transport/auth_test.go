@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestParseTokens(t *testing.T) {
@@ -90,29 +89,6 @@ func TestRequiredAccess(t *testing.T) {
 		if got := requiredAccess(httptest.NewRequest(c.method, c.path, nil), "/ws"); got != c.want {
 			t.Errorf("%s %s: %+v, want %+v", c.method, c.path, got, c.want)
 		}
-	}
-}
-
-func TestRateLimiter(t *testing.T) {
-	t.Parallel()
-	now := time.Unix(0, 0)
-	l := newRateLimiter(RateLimit{Rate: 2, Burst: 3})
-	l.now = func() time.Time { return now }
-	for i := range 3 {
-		if ok, _ := l.take("a"); !ok {
-			t.Fatalf("take %d refused", i)
-		}
-	}
-	ok, wait := l.take("a")
-	if ok || wait != 500*time.Millisecond {
-		t.Fatalf("fourth take: %v %v, want refused for 500ms", ok, wait)
-	}
-	if ok, _ := l.take("b"); !ok {
-		t.Fatal("another key was limited")
-	}
-	now = now.Add(500 * time.Millisecond)
-	if ok, _ := l.take("a"); !ok {
-		t.Fatal("refilled token refused")
 	}
 }
 

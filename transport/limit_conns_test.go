@@ -2,16 +2,17 @@ package transport
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/eventara/eventara/actors"
+	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/transport/sockjs"
 )
 
@@ -26,13 +27,12 @@ func (nopSession) Closed()        {}
 
 func waitOpen(t *testing.T, l *ConnLimiter, want int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for l.Open() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("open connections = %d, want %d", l.Open(), want)
+	testutil.WaitFor(t, testutil.Patience, fmt.Sprintf("%d open connections", want), func() error {
+		if n := l.Open(); n != want {
+			return fmt.Errorf("%d open", n)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // TestConnLimiterCountsDetachedWebSockets: a WebSocket whose handler has
@@ -43,7 +43,13 @@ func TestConnLimiterCountsDetachedWebSockets(t *testing.T) {
 	t.Parallel()
 	l := NewConnLimiter(ConnLimits{Total: 1})
 	push := sockjs.NewHandler(sockjs.Config{Prefix: "/ws"}, nopSessions{})
-	s := httptest.NewUnstartedServer(limitConns(l, push))
+	upgraded := make(chan struct{}, 16) // a WebSocket request's handler has returned
+	s := httptest.NewUnstartedServer(limitConns(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		push.ServeHTTP(w, r)
+		if r.Header.Get("Upgrade") != "" {
+			upgraded <- struct{}{}
+		}
+	})))
 	s.Config.ConnContext = l.ConnContext
 	s.Config.ConnState = l.ConnState
 	s.Start()
@@ -68,7 +74,7 @@ func TestConnLimiterCountsDetachedWebSockets(t *testing.T) {
 	waitOpen(t, l, 0)
 
 	dial := func(path string) (*websocket.Conn, int) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 		defer cancel()
 		c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http")+path, nil)
 		if err != nil {
@@ -82,7 +88,9 @@ func TestConnLimiterCountsDetachedWebSockets(t *testing.T) {
 	for _, path := range []string{"/ws", "/ws/000/abc/websocket"} {
 		c, code := dial(path)
 		wantStatus(code, http.StatusSwitchingProtocols)
-		time.Sleep(50 * time.Millisecond) // the handler has long returned
+		// The push handler has returned (it runs the WebSocket on in a
+		// goroutine): still counted.
+		testutil.Recv(t, upgraded, testutil.Patience, "the push handler to return")
 		waitOpen(t, l, 1)
 		_, code = dial("/ws")
 		wantStatus(code, http.StatusServiceUnavailable)

@@ -19,6 +19,9 @@ type RateLimit struct {
 	Rate float64
 	// Burst is the bucket's size. Zero means max(1, Rate).
 	Burst int
+	// Now is the clock the buckets refill by. Nil means time.Now; tests
+	// give a fake one instead of sleeping.
+	Now func() time.Time
 }
 
 // maxBuckets bounds the limiter's memory: past it, buckets idle long
@@ -46,7 +49,11 @@ func newRateLimiter(l RateLimit) *rateLimiter {
 	if burst <= 0 {
 		burst = math.Max(1, l.Rate)
 	}
-	return &rateLimiter{rate: l.Rate, burst: burst, now: time.Now, buckets: make(map[string]*bucket),
+	now := l.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &rateLimiter{rate: l.Rate, burst: burst, now: now, buckets: make(map[string]*bucket),
 		overflow: bucket{tokens: burst}}
 }
 

@@ -28,8 +28,16 @@ export const chromiumArgs = [
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * PATIENCE is how long a test waits for something that should happen soon
+ * (ms): generous, since only a failing test waits it out, while a busy
+ * machine can take seconds for what takes milliseconds alone. The Go tests'
+ * testutil.Patience.
+ */
+export const PATIENCE = 30000;
+
 /** waitFor polls fn until it returns a truthy value or the deadline passes. */
-export async function waitFor(fn, { timeout = 5000, interval = 100, what = 'condition' } = {}) {
+export async function waitFor(fn, { timeout = PATIENCE, interval = 100, what = 'condition' } = {}) {
   const deadline = Date.now() + timeout;
   let last;
   for (;;) {
@@ -97,7 +105,7 @@ export class EventaraServer {
         const res = await fetch(`${this.url}/api/v1/metrics`);
         return res.ok;
       },
-      { timeout: 20000, what: `eventara on ${this.url}` },
+      { timeout: PATIENCE, what: `eventara on ${this.url}` },
     ).catch((err) => {
       if (dead) throw new Error(`eventara exited early (${JSON.stringify(dead)}):\n${this.log}`);
       throw err;
@@ -108,7 +116,7 @@ export class EventaraServer {
     const proc = this.proc;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     proc.kill('SIGTERM');
-    const done = await Promise.race([this.exited, sleep(10000).then(() => null)]);
+    const done = await Promise.race([this.exited, sleep(PATIENCE).then(() => null)]);
     if (!done) {
       proc.kill('SIGKILL');
       await this.exited;
@@ -233,11 +241,11 @@ export class Dashboard {
   state() {
     return this.page.getAttribute('[data-testid=connection-state]', 'data-state');
   }
-  async waitState(state, timeout) {
+  async waitState(state, timeout = PATIENCE) {
     await this.page.waitForSelector(`[data-testid=connection-state][data-state=${state}]`, { timeout });
   }
   async number(testId) {
-    const v = await this.page.getAttribute(`[data-testid=${testId}]`, 'data-value', { timeout: 1000 });
+    const v = await this.page.getAttribute(`[data-testid=${testId}]`, 'data-value', { timeout: PATIENCE });
     return v === null ? NaN : Number(v);
   }
   async total() {

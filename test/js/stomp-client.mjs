@@ -11,13 +11,21 @@
 //   plain-factory  webSocketFactory: () => new WebSocket(ws://…/ws, ['v12.stomp','v11.stomp','v10.stomp'])
 //   plain-broker   brokerURL: 'ws://…/ws' (stompjs picks the subprotocols)
 // --path overrides the endpoint path (default /ws; /ws/websocket also works
-// for the plain forms). --duration is how long A and B listen (ms).
+// for the plain forms).
 //
 // The run: A and B connect and do what the seed does on connect (subscribe to
 // /topic/metrics, publish {action:'subscribe'} to /app/subscribe). Once both
 // have seen a tick, A waits for its next MESSAGE plus --probe-delay ms and
-// publishes to /app/subscribe again: A should get a MESSAGE at once and B
-// nothing. At the end both DISCONNECT with a receipt.
+// publishes to /app/subscribe again: A should get the current snapshot again
+// and B nothing. The run goes on until A has that answer, B has a snapshot
+// built after it (so that a copy sent to B by mistake would have arrived),
+// and both have seen --ticks distinct snapshots; then both DISCONNECT with a
+// receipt.
+//
+// Nothing here waits a fixed time for something to happen: each step waits
+// for what it needs, up to --patience ms (generous: a busy machine is slow,
+// and only a failing run waits it out). test/push_test.go judges the record
+// by what arrived and in what order, not by how soon.
 import { parseArgs } from 'node:util';
 import SockJS from 'sockjs-client';
 import { Client } from '@stomp/stompjs';
@@ -28,9 +36,10 @@ const { values: opts } = parseArgs({
     url: { type: 'string', default: 'http://127.0.0.1:8080' },
     transport: { type: 'string', default: 'websocket' },
     path: { type: 'string', default: '/ws' },
-    duration: { type: 'string', default: '4500' },
+    ticks: { type: 'string', default: '5' },
     'probe-delay': { type: 'string', default: '400' },
-    timeout: { type: 'string', default: '20000' },
+    patience: { type: 'string', default: '30000' },
+    timeout: { type: 'string', default: '120000' },
     debug: { type: 'boolean', default: false },
   },
 });
@@ -144,6 +153,21 @@ function distinctTicks(rec) {
   return new Set(rec.messages.map((m) => m.headers.timestamp)).size;
 }
 
+// repeatsSince counts MESSAGEs arriving at or after `since` whose timestamp
+// an earlier MESSAGE already had: answers to the client's own requests.
+function repeatsSince(rec, since) {
+  const seen = new Set();
+  let n = 0;
+  for (const m of rec.messages) {
+    if (seen.has(m.headers.timestamp)) {
+      if (m.at >= since) n++;
+    } else {
+      seen.add(m.headers.timestamp);
+    }
+  }
+  return n;
+}
+
 async function main() {
   const a = makeClient('A');
   const b = makeClient('B');
@@ -153,31 +177,43 @@ async function main() {
     finish(result, a, b, 1);
   }, Number(opts.timeout));
   try {
+    const patience = Number(opts.patience);
     // Activate connection
     a.stompClient.activate();
     b.stompClient.activate();
-    await until('both clients CONNECTED', () => a.rec.connected && b.rec.connected, 10000);
-    await until('a MESSAGE on both', () => a.rec.messages.length > 0 && b.rec.messages.length > 0, 5000);
+    await until('both clients CONNECTED', () => a.rec.connected && b.rec.connected, patience);
+    await until('a MESSAGE on both', () => a.rec.messages.length > 0 && b.rec.messages.length > 0, patience);
     // Both have seen at least one scheduled tick after their first snapshot.
-    await until('two snapshots on both', () => distinctTicks(a.rec) >= 2 && distinctTicks(b.rec) >= 2, 5000);
+    await until('two snapshots on both', () => distinctTicks(a.rec) >= 2 && distinctTicks(b.rec) >= 2, patience);
     // Probe: right after A's next tick plus a pause, A asks for the snapshot.
+    // (The pause puts the probe between ticks on an idle machine; the
+    // judgement does not depend on it.)
     const seen = a.rec.messages.length;
-    await until('next tick on A', () => a.rec.messages.length > seen, 3000);
+    await until('next tick on A', () => a.rec.messages.length > seen, patience);
     await sleep(Number(opts['probe-delay']));
     const probe = { at: now(), aBefore: a.rec.messages.length, bBefore: b.rec.messages.length };
     a.stompClient.publish({ destination: '/app/subscribe', body: JSON.stringify({ action: 'subscribe' }) });
     a.rec.publishes.push(probe.at);
     result.probe = probe;
-    const listenUntil = t0 + Number(opts.duration);
-    await sleep(Math.max(listenUntil - now(), 1500));
+    // A's answer: a snapshot it already had, again, after the probe (or the
+    // next tick's, whose scheduled copy is then the repeat).
+    await until('the answer to the probe on A', () => repeatsSince(a.rec, probe.at) >= 1, patience);
+    probe.answeredAt = now();
+    // B's stream past the answer: a snapshot built after A had its answer.
+    // The server hands a subscription its snapshots in order, so a copy of
+    // the answer sent to B by mistake would have come before it.
+    await until('a snapshot built after the answer on B', () =>
+      b.rec.messages.some((m) => Number(m.headers.timestamp) > probe.answeredAt), patience);
+    const ticks = Number(opts.ticks);
+    await until(`${ticks} distinct snapshots on both`, () => distinctTicks(a.rec) >= ticks && distinctTicks(b.rec) >= ticks, patience);
     // Gracefully disconnect: DISCONNECT with a receipt, then close.
     a.rec.disconnectSentAt = now();
     b.rec.disconnectSentAt = now();
     await Promise.all([
-      Promise.race([a.stompClient.deactivate(), sleep(5000)]),
-      Promise.race([b.stompClient.deactivate(), sleep(5000)]),
+      Promise.race([a.stompClient.deactivate(), sleep(patience)]),
+      Promise.race([b.stompClient.deactivate(), sleep(patience)]),
     ]);
-    await until('DISCONNECT receipts', () => a.rec.receipt && b.rec.receipt, 3000).catch((e) => {
+    await until('DISCONNECT receipts', () => a.rec.receipt && b.rec.receipt, patience).catch((e) => {
       result.error = e.message;
     });
     result.ok = !result.error;

@@ -2,7 +2,10 @@
 eventara: STOMP CONNECT, SUBSCRIBE /topic/metrics, wait for MESSAGEs,
 DISCONNECT with a receipt. It prints one JSON line; test/push_test.go judges it.
 
-Run: PYTHONPATH=clients/python /usr/bin/python3 test/py/sockjs_stomp_check.py http://127.0.0.1:8080/ws
+Run: PYTHONPATH=clients/python /usr/bin/python3 test/py/sockjs_stomp_check.py http://127.0.0.1:8080/ws [messages [patience]]
+
+Each wait lasts until what it waits for has happened, or patience seconds
+(default 30: generous, since only a failing run waits it out).
 """
 import json
 import sys
@@ -39,6 +42,7 @@ def parse(data):
 def main():
     url = sys.argv[1]
     want = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    patience = float(sys.argv[3]) if len(sys.argv) > 3 else 30.0
     result = {"open": False, "connected": None, "messages": [], "receipt": None,
               "errors": [], "close": None}
     got_receipt = threading.Event()
@@ -77,12 +81,17 @@ def main():
     client = SockJSClient(url, on_open=on_open, on_message=on_message,
                           on_error=on_error, on_close=on_close)
     client.start()
-    enough.wait(10)
+    enough.wait(patience)
     if client.connected:
         client.send(stomp("DISCONNECT", {"receipt": "bye"}))
-        got_receipt.wait(5)
-    client.close()
-    client.wait_closed(5)
+        got_receipt.wait(patience)
+        # The server closes the session after the RECEIPT: wait for that
+        # rather than close from this thread, which races websocket-client
+        # 1.2's reader ("'NoneType' object has no attribute 'sock'").
+        client.wait_closed(patience)
+    if not client.wait_closed(0):
+        client.close()
+        client.wait_closed(patience)
     print(json.dumps(result))
 
 

@@ -18,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/eventara/eventara/actors"
+	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/protocol/sockjs"
 )
 
@@ -233,7 +234,7 @@ func TestDeflateWithCoderClient(t *testing.T) {
 			if tc.sockjs {
 				u = newSessionURL(s.URL) + "/websocket"
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 			defer cancel()
 			ws, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(u, "http"), &websocket.DialOptions{CompressionMode: tc.mode, CompressionThreshold: 1})
 			if err != nil {
@@ -250,15 +251,15 @@ func TestDeflateWithCoderClient(t *testing.T) {
 			if tc.sockjs {
 				wantEq(t, "open", readWS(t, ws), "o")
 			}
-			conn := recvWithin(t, ts.opened, time.Second)
+			conn := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
 			for i := range 20 {
 				head := fmt.Sprintf("MESSAGE\nsubscription:s\nmessage-id:%d\n", i)
 				for !conn.Send(actors.Outgoing{Head: []byte(head), Shared: sh}) {
-					time.Sleep(time.Millisecond)
+					time.Sleep(time.Millisecond) // queue full: let the writer drain
 				}
 				if i%5 == 0 {
 					for !conn.Send(actors.Outgoing{Head: []byte("RECEIPT\n\n\x00")}) {
-						time.Sleep(time.Millisecond)
+						time.Sleep(time.Millisecond) // queue full: let the writer drain
 					}
 				}
 			}
@@ -313,7 +314,7 @@ func TestDeflateWithCoderClient(t *testing.T) {
 			if !tc.sockjs {
 				want = in
 			}
-			wantEq(t, "inbound", string(recvWithin(t, ts.recv, 5*time.Second)), want)
+			wantEq(t, "inbound", string(testutil.Recv(t, ts.recv, testutil.Patience, "a message from the client")), want)
 			conn.Close(1000, "bye")
 			if tc.sockjs {
 				wantEq(t, "close frame", readWS(t, ws), `c[1000,"bye"]`)
@@ -370,7 +371,7 @@ func TestDeflateOnlyOnSocketWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantEq(t, "extension", resp.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate; client_no_context_takeover; server_no_context_takeover")
-	conn := recvWithin(t, ts.opened, time.Second).(*wsConn)
+	conn := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open").(*wsConn)
 	wantEq(t, "shares compressed tails", conn.deflate, !forcePortableWire)
 
 	tail := append([]byte("destination:/topic/metrics\n\n"), bytes.Repeat([]byte(`{"k":"v"},`), 2000)...)

@@ -7,11 +7,11 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/eventara/eventara/actors"
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // fakeDetacher counts Detach calls and releases.
@@ -54,8 +54,8 @@ func TestWebSocketRunsOnAfterHandler(t *testing.T) {
 			s.Start()
 			t.Cleanup(s.Close)
 			c := dialWS(t, s.URL+tc.path+"?access_token=tok-1")
-			conn := recvWithin(t, ts.opened, 5*time.Second)
-			recvWithin(t, returned, 5*time.Second)
+			conn := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
+			testutil.Recv(t, returned, testutil.Patience, "the handler to return")
 			wantEq(t, "credential", conn.(actors.Credentialed).Credential(), "tok-1")
 			wantEq(t, "detached", d.detached.Load(), int32(1))
 			wantEq(t, "released while open", d.released.Load(), int32(0))
@@ -71,14 +71,16 @@ func TestWebSocketRunsOnAfterHandler(t *testing.T) {
 			} else {
 				c.Close(websocket.StatusNormalClosure, "")
 			}
-			recvWithin(t, ts.closed, 5*time.Second)
-			checkFor(t, 5*time.Second, func() error {
+			testutil.Recv(t, ts.closed, testutil.Patience, "the session to close")
+			testutil.WaitFor(t, testutil.Patience, "the limiter's release", func() error {
 				if d.released.Load() != 1 {
 					return errString("not released")
 				}
 				return nil
 			})
-			time.Sleep(50 * time.Millisecond)
+			// Once: run releases as its very last step, and every other path
+			// that could (the handler, Handler.Close) has returned by now, so
+			// a second release would already show; no need to wait for one.
 			wantEq(t, "releases", d.released.Load(), int32(1))
 			h.mu.Lock()
 			n := len(h.conns)
@@ -104,7 +106,7 @@ func TestWebSocketRefusedAfterCloseNotDetached(t *testing.T) {
 	s.Start()
 	t.Cleanup(s.Close)
 	c := dialWS(t, s.URL+"/ws")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Fatalf("read: %v, want going away", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/eventara/eventara/actors"
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // TestWebSocketFastPathWritesInline: with no writer running, Send writes
@@ -18,7 +19,7 @@ func TestWebSocketFastPathWritesInline(t *testing.T) {
 	ts := newTestSessions(false)
 	s := newServer(t, Config{}, ts)
 	ws := dialWS(t, s.URL+"/ws")
-	conn := recvWithin(t, ts.opened, time.Second).(*wsConn)
+	conn := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open").(*wsConn)
 	if conn.inline == nil {
 		if forcePortableWire {
 			t.Skip("the portable wire has no fast path")
@@ -49,7 +50,7 @@ func TestWebSocketFastPathPartialWrite(t *testing.T) {
 	s := newServer(t, Config{QueueLength: 1024}, ts)
 	ws := dialWS(t, s.URL+"/ws")
 	ws.SetReadLimit(8 << 20)
-	conn := recvWithin(t, ts.opened, time.Second)
+	conn := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
 	tails := []*actors.Shared{
 		{STOMPTail: bytes.Repeat([]byte("x"), 1<<20)},
 		{STOMPTail: bytes.Repeat([]byte("y"), 100)},
@@ -60,7 +61,7 @@ func TestWebSocketFastPathPartialWrite(t *testing.T) {
 			t.Fatal("Send refused")
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
@@ -107,11 +108,17 @@ func TestWebSocketFastPathPartialWrite(t *testing.T) {
 func TestWebSocketFastPathAfterDeadline(t *testing.T) {
 	t.Parallel()
 	ts := newTestSessions(false)
-	s := newServer(t, Config{WriteTimeout: 50 * time.Millisecond}, ts)
+	const writeTimeout = 250 * time.Millisecond
+	s := newServer(t, Config{WriteTimeout: writeTimeout}, ts)
 	ws := dialWS(t, newSessionURL(s.URL)+"/websocket")
 	wantEq(t, "open", readWS(t, ws), "o")
-	conn := recvWithin(t, ts.opened, time.Second)
-	time.Sleep(150 * time.Millisecond)
+	opened := time.Now()
+	conn := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
+	// The o frame's write set its deadline before the client read it, so
+	// the deadline is past once writeTimeout has gone by since. Waiting
+	// for it is the behaviour under test, not a guess at how soon
+	// something happens.
+	time.Sleep(time.Until(opened.Add(writeTimeout + 10*time.Millisecond)))
 	if !conn.Send(actors.Outgoing{Head: []byte("late")}) {
 		t.Fatal("Send refused")
 	}

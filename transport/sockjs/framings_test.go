@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/eventara/eventara/actors"
+	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/protocol/sockjs"
 )
 
@@ -148,7 +149,7 @@ func TestFramingsBuiltOncePerSnapshot(t *testing.T) {
 				if k.sockjs {
 					wantEq(t, "open", readWS(t, ws), "o")
 				}
-				conn := recvWithin(t, ts.opened, time.Second).(*wsConn)
+				conn := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open").(*wsConn)
 				if i == 0 && conn.deflate {
 					want++ // a compressed kind: its compressed tail
 				}
@@ -166,7 +167,7 @@ func TestFramingsBuiltOncePerSnapshot(t *testing.T) {
 		for range n {
 			u := newSessionURL(s.URL)
 			do(t, "POST", u+"/xhr", "", nil)
-			recvWithin(t, ts.opened, time.Second).Send(actors.Outgoing{Head: []byte(head), Shared: sh})
+			testutil.Recv(t, ts.opened, testutil.Patience, "a session to open").Send(actors.Outgoing{Head: []byte(head), Shared: sh})
 			polled = append(polled, u)
 		}
 		for i, c := range clients {
@@ -195,7 +196,7 @@ func TestFramingsCacheForgetsCollectedSnapshots(t *testing.T) {
 	k := weak.Make(old)
 	old = nil
 	framingsOf(testShared(`{"new":true}`, time.Now())) // no longer the newest lookup
-	checkFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, testutil.Patience, "the collected snapshot's entry to go", func() error {
 		runtime.GC()
 		cache.mu.Lock()
 		_, ok := cache.m[k]

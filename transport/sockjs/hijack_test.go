@@ -6,7 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // TestWebSocketFrameBehindHandshake: frames a client sends in the same
@@ -35,6 +36,6 @@ func TestWebSocketFrameBehindHandshake(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantEq(t, "status", resp.StatusCode, http.StatusSwitchingProtocols)
-	wantEq(t, "first", string(recvWithin(t, ts.recv, 5*time.Second)), "first")
-	wantEq(t, "second", string(recvWithin(t, ts.recv, 5*time.Second)), "second")
+	wantEq(t, "first", string(testutil.Recv(t, ts.recv, testutil.Patience, "a message from the client")), "first")
+	wantEq(t, "second", string(testutil.Recv(t, ts.recv, testutil.Patience, "a message from the client")), "second")
 }

@@ -5,15 +5,20 @@ import (
 	"os/exec"
 	"runtime"
 	"testing"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // portableWireEnv set to "portable" forces coderWire (forcePortableWire)
 // for the whole test binary.
 const portableWireEnv = "EVENTARA_SOCKJS_WIRE"
 
+// TestMain also checks that no session leaves a goroutine behind: each
+// WebSocket has its reader, an on-demand writer and a heart-beat timer,
+// each HTTP transport its polling or streaming request.
 func TestMain(m *testing.M) {
 	forcePortableWire = os.Getenv(portableWireEnv) == "portable"
-	os.Exit(m.Run())
+	testutil.VerifyNoLeaks(m)
 }
 
 // TestPortableWire runs this package's tests again, in a child process,

@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/eventara/eventara/actors"
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // testSessions is an actors.Sessions that echoes (when echo is set) and
@@ -54,33 +55,6 @@ func (s *testSession) Receive(data []byte) {
 }
 
 func (s *testSession) Closed() { s.once.Do(func() { s.ts.closed <- s.conn }) }
-
-func recvWithin[T any](t *testing.T, ch <-chan T, d time.Duration) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(d):
-		t.Fatalf("nothing received within %v", d)
-		panic("unreachable")
-	}
-}
-
-// checkFor polls f until it returns nil or d passes.
-func checkFor(t *testing.T, d time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 type server struct {
 	*httptest.Server
@@ -191,8 +165,8 @@ func (s *stream) readUntil(t *testing.T, sep string) string {
 			t.Fatalf("stream read %q: %v", r.s, r.err)
 		}
 		return r.s
-	case <-time.After(5 * time.Second):
-		t.Fatalf("no %q on the stream within 5s", sep)
+	case <-time.After(testutil.Patience):
+		t.Fatalf("no %q on the stream within %s", sep, testutil.Patience)
 		return ""
 	}
 }
@@ -212,14 +186,14 @@ func (s *stream) wantEOF(t *testing.T) {
 		if err != nil {
 			t.Fatalf("stream not ended cleanly: %v", err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("stream not ended within 5s")
+	case <-time.After(testutil.Patience):
+		t.Fatalf("stream not ended within %s", testutil.Patience)
 	}
 }
 
 func dialWS(t *testing.T, u string, protos ...string) *websocket.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	wsURL := "ws" + strings.TrimPrefix(u, "http")
 	c, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{Subprotocols: protos})
@@ -232,7 +206,7 @@ func dialWS(t *testing.T, u string, protos ...string) *websocket.Conn {
 
 func readWS(t *testing.T, c *websocket.Conn) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	_, b, err := c.Read(ctx)
 	if err != nil {
@@ -243,7 +217,7 @@ func readWS(t *testing.T, c *websocket.Conn) string {
 
 func writeWS(t *testing.T, c *websocket.Conn, s string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	if err := c.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/eventara/eventara/actors"
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 func TestGreetingInfoAndStatic(t *testing.T) {
@@ -204,7 +205,7 @@ func TestConnectionInterrupted(t *testing.T) {
 	}()
 	// Wait until the poll is attached: a second one then gets c[2010].
 	sess := s.h.lookup(u[strings.LastIndex(u, "/")+1:])
-	checkFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, testutil.Patience, "the poll to attach", func() error {
 		sess.mu.Lock()
 		defer sess.mu.Unlock()
 		if !sess.attached {
@@ -216,7 +217,7 @@ func TestConnectionInterrupted(t *testing.T) {
 	wantEq(t, "second poll", body, `c[2010,"Another connection still open"]`+"\n")
 	cancel()
 	<-done
-	recvWithin(t, ts.closed, 5*time.Second)
+	testutil.Recv(t, ts.closed, testutil.Patience, "the session to close")
 	_, body = do(t, "POST", u+"/xhr", "", nil)
 	wantEq(t, "after abort", body, `c[1002,"Connection interrupted"]`+"\n")
 }
@@ -228,8 +229,8 @@ func TestSessionTimeout(t *testing.T) {
 	u := newSessionURL(s.URL)
 	_, body := do(t, "POST", u+"/xhr", "", nil)
 	wantEq(t, "open", body, "o\n")
-	conn := recvWithin(t, ts.opened, time.Second)
-	recvWithin(t, ts.closed, 5*time.Second)
+	conn := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
+	testutil.Recv(t, ts.closed, testutil.Patience, "the session to close")
 	if conn.Send(actors.Outgoing{Head: []byte("x")}) {
 		t.Fatal("Send on an expired session succeeded")
 	}
@@ -244,7 +245,7 @@ func TestCloseFrameServedUntilExpiry(t *testing.T) {
 	u := newSessionURL(s.URL)
 	_, body := do(t, "POST", u+"/xhr", "", nil)
 	wantEq(t, "open", body, "o\n")
-	conn := recvWithin(t, ts.opened, time.Second)
+	conn := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
 	conn.Send(actors.Outgoing{Head: []byte("last")})
 	conn.Close(3000, "Go away!")
 	_, body = do(t, "POST", u+"/xhr", "", nil)
@@ -253,7 +254,7 @@ func TestCloseFrameServedUntilExpiry(t *testing.T) {
 		_, body = do(t, "POST", u+"/xhr", "", nil)
 		wantEq(t, "close", body, `c[3000,"Go away!"]`+"\n")
 	}
-	recvWithin(t, ts.closed, time.Second)
+	testutil.Recv(t, ts.closed, testutil.Patience, "the session to close")
 }
 
 func TestStreamingResponseLimit(t *testing.T) {
@@ -299,7 +300,7 @@ func TestSockJSWebSocket(t *testing.T) {
 	ws := dialWS(t, newSessionURL(s.URL)+"/websocket")
 	wantEq(t, "subprotocol", ws.Subprotocol(), "")
 	wantEq(t, "open", readWS(t, ws), "o")
-	conn := recvWithin(t, ts.opened, time.Second)
+	conn := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
 	wantEq(t, "transport", conn.Transport(), "websocket")
 	writeWS(t, ws, "")
 	writeWS(t, ws, "[]")
@@ -314,11 +315,11 @@ func TestSockJSWebSocket(t *testing.T) {
 
 	conn.Close(3000, "Go away!")
 	wantEq(t, "close frame", readWS(t, ws), `c[3000,"Go away!"]`)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	_, _, err := ws.Read(ctx)
 	wantEq(t, "close status", websocket.CloseStatus(err), websocket.StatusCode(3000))
-	recvWithin(t, ts.closed, 5*time.Second)
+	testutil.Recv(t, ts.closed, testutil.Patience, "the session to close")
 }
 
 func TestSockJSWebSocketBrokenJSON(t *testing.T) {
@@ -328,12 +329,12 @@ func TestSockJSWebSocketBrokenJSON(t *testing.T) {
 	ws := dialWS(t, newSessionURL(s.URL)+"/websocket")
 	readWS(t, ws)
 	writeWS(t, ws, `["a`)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	if _, _, err := ws.Read(ctx); err == nil {
 		t.Fatal("connection still open after broken JSON")
 	}
-	recvWithin(t, ts.closed, 5*time.Second)
+	testutil.Recv(t, ts.closed, testutil.Patience, "the session to close")
 }
 
 func TestWebSocketHTTPErrors(t *testing.T) {
@@ -387,19 +388,19 @@ func TestRawWebSocketClose(t *testing.T) {
 	ts := newTestSessions(false)
 	s := newServer(t, Config{}, ts)
 	ws := dialWS(t, s.URL+"/ws", "v12.stomp")
-	conn := recvWithin(t, ts.opened, time.Second)
+	conn := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
 	wantEq(t, "transport", conn.Transport(), "raw-websocket")
 	conn.Send(actors.Outgoing{Head: []byte("ERROR\nmessage:bye\n\n\x00")})
 	conn.Close(4000, "slow consumer")
 	wantEq(t, "flushed first", readWS(t, ws), "ERROR\nmessage:bye\n\n\x00")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	_, _, err := ws.Read(ctx)
 	var ce websocket.CloseError
 	if !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "slow consumer" {
 		t.Fatalf("close = %v", err)
 	}
-	recvWithin(t, ts.closed, 5*time.Second)
+	testutil.Recv(t, ts.closed, testutil.Patience, "the session to close")
 }
 
 // TestSharedFraming checks the bytes each framing writes for a unit with
@@ -417,7 +418,7 @@ func TestSharedFraming(t *testing.T) {
 	unit := actors.Outgoing{Head: []byte(head), Shared: sh}
 
 	raw := dialWS(t, s.URL+"/ws")
-	rc := recvWithin(t, ts.opened, time.Second)
+	rc := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
 	rc.Send(unit)
 	wantEq(t, "raw", readWS(t, raw), head+tail)
 	rc.SetFraming(actors.FramingJSON)
@@ -426,7 +427,7 @@ func TestSharedFraming(t *testing.T) {
 
 	sj := dialWS(t, newSessionURL(s.URL)+"/websocket")
 	readWS(t, sj)
-	sc := recvWithin(t, ts.opened, time.Second)
+	sc := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
 	sc.Send(unit)
 	sc.Send(unit)
 	got := readWS(t, sj)
@@ -437,7 +438,7 @@ func TestSharedFraming(t *testing.T) {
 
 	u := newSessionURL(s.URL)
 	do(t, "POST", u+"/xhr", "", nil)
-	pc := recvWithin(t, ts.opened, time.Second)
+	pc := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
 	pc.Send(unit)
 	pc.Send(unit)
 	_, got = do(t, "POST", u+"/xhr", "", nil)
@@ -447,12 +448,14 @@ func TestSharedFraming(t *testing.T) {
 func TestSlowConsumerQueueFull(t *testing.T) {
 	t.Parallel()
 	ts := newTestSessions(false)
-	s := newServer(t, Config{QueueLength: 4, WriteTimeout: time.Second}, ts)
+	// A write timeout far longer than the bound below: a Send that blocked
+	// on the socket would block that long.
+	s := newServer(t, Config{QueueLength: 4, WriteTimeout: 20 * time.Second}, ts)
 
 	// A polling session between polls: the queue fills, then Send fails.
 	u := newSessionURL(s.URL)
 	do(t, "POST", u+"/xhr", "", nil)
-	pc := recvWithin(t, ts.opened, time.Second)
+	pc := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
 	for i := range 4 {
 		if !pc.Send(actors.Outgoing{Head: []byte("m")}) {
 			t.Fatalf("Send %d refused", i)
@@ -466,12 +469,13 @@ func TestSlowConsumerQueueFull(t *testing.T) {
 	// buffers and the queue are full, without blocking.
 	raw := dialWS(t, s.URL+"/ws")
 	_ = raw
-	rc := recvWithin(t, ts.opened, time.Second)
+	rc := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
 	big := &actors.Shared{STOMPTail: make([]byte, 1<<20)}
-	checkFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, testutil.Patience, "Send to refuse a unit", func() error {
 		start := time.Now()
 		ok := rc.Send(actors.Outgoing{Head: []byte("MESSAGE\n"), Shared: big})
-		if d := time.Since(start); d > 100*time.Millisecond {
+		// Generous for a busy machine, far below the write timeout.
+		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("Send blocked for %v", d)
 		}
 		if ok {
@@ -487,7 +491,7 @@ func TestHandlerClose(t *testing.T) {
 	s := newServer(t, Config{}, ts)
 	ws := dialWS(t, newSessionURL(s.URL)+"/websocket")
 	readWS(t, ws)
-	recvWithin(t, ts.opened, time.Second)
+	testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
 	u := newSessionURL(s.URL)
 	do(t, "POST", u+"/xhr", "", nil)
 	s.h.Close(1001, "Server shutting down")

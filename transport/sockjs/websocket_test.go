@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/eventara/eventara/actors"
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // TestRawWebSocketPingDuringLargeWrites guards the invariant that data
@@ -25,14 +26,14 @@ func TestRawWebSocketPingDuringLargeWrites(t *testing.T) {
 	s := newServer(t, Config{QueueLength: 8}, ts)
 	ws := dialWS(t, s.URL+"/ws")
 	ws.SetReadLimit(1 << 20)
-	conn := recvWithin(t, ts.opened, time.Second)
+	conn := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open")
 
 	const n = 100
 	tails := make([]*actors.Shared, 26)
 	for i := range tails {
 		tails[i] = &actors.Shared{STOMPTail: bytes.Repeat([]byte{byte('a' + i)}, 64<<10)}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 
 	readErr := make(chan error, 1)
@@ -89,14 +90,14 @@ func TestWebSocketWriterGoroutineExits(t *testing.T) {
 	ts := newTestSessions(false)
 	s := newServer(t, Config{}, ts)
 	ws := dialWS(t, s.URL+"/ws")
-	conn := recvWithin(t, ts.opened, time.Second).(*wsConn)
+	conn := testutil.Recv(t, ts.opened, testutil.Patience, "a session to open").(*wsConn)
 	for i := range 10 {
 		conn.Send(actors.Outgoing{Head: []byte{byte('0' + i)}})
 	}
 	for i := range 10 {
 		wantEq(t, "message", readWS(t, ws), string(rune('0'+i)))
 	}
-	checkFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, testutil.Patience, "the writer goroutine to exit", func() error {
 		conn.mu.Lock()
 		defer conn.mu.Unlock()
 		if conn.writing {
@@ -117,7 +118,7 @@ func TestHixie76(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.SetDeadline(time.Now().Add(testutil.Patience))
 	fmt.Fprintf(c, "GET /ws/000/hixie/websocket HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\n"+
 		"Origin: http://%s\r\nSec-WebSocket-Key1: 4 @1  46546xW%%0l 1 5\r\nSec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\n\r\n", addr, addr)
 	br := bufio.NewReader(c)
