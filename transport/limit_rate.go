@@ -2,11 +2,14 @@ package transport
 
 import (
 	"math"
+
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // RateLimit is the ingest rate allowed to each token (or, for requests
@@ -29,32 +32,28 @@ type RateLimit struct {
 // overflow bucket (so a flood of addresses cannot grow the map).
 const maxBuckets = 100_000
 
+// rateLimiter keeps one token bucket (golang.org/x/time/rate) per key.
 type rateLimiter struct {
 	rate  float64
-	burst float64
+	burst int
 	now   func() time.Time
 
 	mu       sync.Mutex
-	buckets  map[string]*bucket
-	overflow bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
+	buckets  map[string]*rate.Limiter
+	overflow *rate.Limiter
 }
 
 func newRateLimiter(l RateLimit) *rateLimiter {
-	burst := float64(l.Burst)
+	burst := l.Burst
 	if burst <= 0 {
-		burst = math.Max(1, l.Rate)
+		burst = int(math.Ceil(math.Max(1, l.Rate)))
 	}
 	now := l.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &rateLimiter{rate: l.Rate, burst: burst, now: now, buckets: make(map[string]*bucket),
-		overflow: bucket{tokens: burst}}
+	return &rateLimiter{rate: l.Rate, burst: burst, now: now, buckets: make(map[string]*rate.Limiter),
+		overflow: rate.NewLimiter(rate.Limit(l.Rate), burst)}
 }
 
 // take takes one token from key's bucket. When it is empty it returns
@@ -62,33 +61,29 @@ func newRateLimiter(l RateLimit) *rateLimiter {
 func (l *rateLimiter) take(key string) (bool, time.Duration) {
 	now := l.now()
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	b, ok := l.buckets[key]
 	if !ok {
 		if len(l.buckets) >= maxBuckets {
 			l.sweep(now)
 		}
 		if len(l.buckets) >= maxBuckets {
-			b = &l.overflow
+			b = l.overflow
 		} else {
-			b = &bucket{tokens: l.burst, last: now}
+			b = rate.NewLimiter(rate.Limit(l.rate), l.burst)
 			l.buckets[key] = b
 		}
 	}
-	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
+	l.mu.Unlock()
+	if b.AllowN(now, 1) {
 		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	return false, time.Duration((1 - b.TokensAt(now)) / l.rate * float64(time.Second))
 }
 
 // sweep drops buckets that have refilled: a new bucket would be the same.
 func (l *rateLimiter) sweep(now time.Time) {
-	full := time.Duration(l.burst / l.rate * float64(time.Second))
 	for k, b := range l.buckets {
-		if now.Sub(b.last) >= full {
+		if b.TokensAt(now) >= float64(l.burst) {
 			delete(l.buckets, k)
 		}
 	}
@@ -115,7 +110,7 @@ func limitIngest(l *rateLimiter, next http.Handler) http.Handler {
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			writeError(w, http.StatusTooManyRequests, "ingest rate limit exceeded: at most "+
 				strconv.FormatFloat(l.rate, 'g', -1, 64)+" requests per second (burst "+
-				strconv.FormatFloat(l.burst, 'g', -1, 64)+"); retry after "+strconv.Itoa(secs)+"s", nil)
+				strconv.Itoa(l.burst)+"); retry after "+strconv.Itoa(secs)+"s", nil)
 			return
 		}
 		next.ServeHTTP(w, r)
