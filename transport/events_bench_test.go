@@ -2,16 +2,12 @@ package transport
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/eventara/eventara/actors"
 	"github.com/eventara/eventara/journal"
 )
 
@@ -22,18 +18,8 @@ func BenchmarkIngestHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer j.Close()
-	sys, err := actors.Start(actors.Config{Log: zerolog.Nop(), Journal: j})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = sys.Stop(ctx)
-	}()
-	srv := httptest.NewServer(NewHandler(sys, Config{Log: zerolog.Nop()}))
-	defer srv.Close()
+	b.Cleanup(func() { j.Close() })
+	srv := startService(b, j)
 	body := []byte(`{"eventType":"page_view","source":"web","userId":"user-42","severity":"INFO","tags":{"region":"eu"},"metadata":{"latency":12,"path":"/checkout"}}`)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	b.SetParallelism(32)

@@ -1,17 +1,13 @@
 package transport
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/eventara/eventara/actors"
 	"github.com/eventara/eventara/journal"
 )
 
@@ -26,21 +22,11 @@ func TestDiskFullAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer j.Close()
+	t.Cleanup(func() { j.Close() })
 	if !j.DiskStatus().Full {
 		t.Skipf("the temp directory's file system is almost empty (%+v): cannot be below a 99.99%% floor", j.DiskStatus())
 	}
-	sys, err := actors.Start(actors.Config{Log: zerolog.Nop(), Journal: j})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = sys.Stop(ctx)
-	}()
-	srv := httptest.NewServer(NewHandler(sys, Config{Log: zerolog.Nop()}))
-	defer srv.Close()
+	srv := startService(t, j)
 
 	call := func(method, path, body string) (*http.Response, map[string]any) {
 		t.Helper()
