@@ -89,7 +89,10 @@ type aggregatorActor struct {
 	captureSeq    uint64
 	checkpointing bool
 	finals        []*finalCheckpoint // waiting for the checkpoint in progress to end
-	log           zerolog.Logger
+	// retired is set by Restarting: this incarnation handles nothing more
+	// (see retiredReceive).
+	retired bool
+	log     zerolog.Logger
 }
 
 // pendingCheckpoint is a checkpoint whose window states are being
@@ -105,10 +108,17 @@ type pendingCheckpoint struct {
 }
 
 func (a *aggregatorActor) Receive(ctx actor.Context) {
+	if a.retired {
+		a.retiredReceive(ctx)
+		return
+	}
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.started(ctx)
-	case *actor.Restarting, *actor.Stopping:
+	case *actor.Restarting:
+		a.abandonWaiters()
+		a.retired = true
+	case *actor.Stopping:
 		a.abandonWaiters()
 	case *applyBatch:
 		a.applyBatch(ctx, m)
@@ -150,6 +160,22 @@ func (a *aggregatorActor) Receive(ctx actor.Context) {
 			a.log.Error().Err(m.err).Msg("checkpoint failed")
 		}
 		a.maybeCheckpoint(ctx, a.sys.now(), false)
+	}
+}
+
+// retiredReceive handles what reaches an incarnation after its Restarting:
+// protoactor waits for the stopped windows before it starts the next one,
+// and when a second restart was ordered while the first was under way the
+// mailbox is not suspended meanwhile, so messages still come here. None is
+// kept: requests are answered as abandoned (their senders retry or give
+// up), a tick frees its place, and batches are left to the next
+// incarnation, whose recovery reads them from the journal.
+func (a *aggregatorActor) retiredReceive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case abandoner:
+		m.abandon(a.sys, ctx.Self())
+	case *applyBatch:
+		// Journaled before it was sent: the next incarnation recovers it.
 	}
 }
 

@@ -414,14 +414,24 @@ func (s *System) Stop(ctx context.Context) error {
 }
 
 // finalCheckpoint asks the aggregator for a checkpoint of everything applied
-// and waits for it to be written.
+// and waits for it to be written. An aggregator restarting when asked
+// answers ErrRestarting; the next incarnation is asked again.
 func (s *System) finalCheckpoint(ctx context.Context) error {
-	done := make(chan error, 1)
-	s.root.Send(s.aggregator, &finalCheckpoint{done: done})
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("final checkpoint: %w", ctx.Err())
+	for {
+		done := make(chan error, 1)
+		s.root.Send(s.aggregator, &finalCheckpoint{done: done})
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrRestarting) {
+				return err
+			}
+			select { // give the restart a moment rather than spin
+			case <-time.After(time.Millisecond):
+			case <-ctx.Done():
+				return fmt.Errorf("final checkpoint: %w", ctx.Err())
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("final checkpoint: %w", ctx.Err())
+		}
 	}
 }

@@ -62,6 +62,12 @@ type server struct {
 	ts *testSessions
 }
 
+// testClient is the tests' HTTP client. Not http.DefaultClient: every
+// httptest.Server.Close closes http.DefaultTransport's idle connections,
+// which breaks a request of another parallel test that was just reusing
+// one ("connection broken: CloseIdleConnections called").
+var testClient = &http.Client{Transport: &http.Transport{}}
+
 func newServer(t *testing.T, cfg Config, ts *testSessions) *server {
 	t.Helper()
 	h := NewHandler(cfg, ts)
@@ -102,7 +108,7 @@ func do(t *testing.T, method, u string, body string, hdr map[string]string) (*ht
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +137,7 @@ type stream struct {
 func openStream(t *testing.T, method, u string) *stream {
 	t.Helper()
 	req, _ := http.NewRequest(method, u, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
