@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/journal"
 	"github.com/eventara/eventara/snapshots"
 )
@@ -32,7 +33,7 @@ func TestDiskFullRefusesIngestBeforeTheMailbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 		defer cancel()
 		_ = sys.Stop(ctx)
 	}()

@@ -166,7 +166,7 @@ func TestStompUnsubscribeStopsDelivery(t *testing.T) {
 	// alive, this never happens and the test fails), so the next tick
 	// reaches no one.
 	testutil.Eventually(t, "the topic to drop the subscription", func() bool {
-		res, err := s.root.RequestFuture(s.topic, &currentRequest{}, time.Second).Result()
+		res, err := s.root.RequestFuture(s.topic, &currentRequest{}, testutil.Patience).Result()
 		r, ok := res.(*currentReply)
 		return err == nil && ok && r.subscribers == 0
 	})

@@ -4,11 +4,11 @@ import (
 	"context"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/eventara/eventara/actors"
+	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/journal"
 )
 
@@ -23,7 +23,7 @@ func startService(tb testing.TB, j *journal.Journal) *httptest.Server {
 	srv := httptest.NewServer(NewHandler(sys, Config{Log: zerolog.Nop()}))
 	tb.Cleanup(func() {
 		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 		defer cancel()
 		_ = sys.Stop(ctx)
 	})

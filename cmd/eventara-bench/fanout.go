@@ -41,9 +41,11 @@ type fanoutStats struct {
 	firstErr  atomic.Value
 }
 
+// fail counts err; the first is kept before it is counted, so a reader
+// that sees the count sees it.
 func (s *fanoutStats) fail(err error) {
-	s.errors.Add(1)
 	s.firstErr.CompareAndSwap(nil, err.Error())
+	s.errors.Add(1)
 }
 
 func runFanout(args []string) error {

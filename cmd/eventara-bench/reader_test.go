@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // readLoopKind is a way to build a reader; readLoopKinds lists every one
@@ -76,13 +78,13 @@ func TestReaderLoops(t *testing.T) {
 					time.Sleep(time.Millisecond)
 				}
 			}
-			waitUntil(t, func() bool { return st.messages.Load() == 4*n })
+			testutil.Eventually(t, "every message read", func() bool { return st.messages.Load() == 4*n })
 			if st.errors.Load() != 0 || st.gaps.Load() != 0 {
 				t.Fatalf("errors %d (%v), gaps %d", st.errors.Load(), st.firstErr.Load(), st.gaps.Load())
 			}
 
 			servers[0].Close()
-			waitUntil(t, func() bool { return st.errors.Load() == 1 })
+			testutil.Eventually(t, "the server's close counted", func() bool { return st.errors.Load() == 1 })
 			if e, _ := st.firstErr.Load().(string); !strings.Contains(e, "closed by the server") {
 				t.Fatalf("error %q, want the server's close", e)
 			}
@@ -103,17 +105,5 @@ func TestReaderLoops(t *testing.T) {
 				t.Fatalf("%d errors after stop, want 1: closing is not an error", st.errors.Load())
 			}
 		})
-	}
-}
-
-// waitUntil polls ok for up to 5 s.
-func waitUntil(t *testing.T, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
