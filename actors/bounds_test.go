@@ -193,3 +193,29 @@ func TestSessionsBeyondTheBoundAreRefused(t *testing.T) {
 	testutil.Eventually(t, "the first session's place back", func() bool { return m.live.Load() == 1 })
 	openStomp(t, s)
 }
+
+// TestStalledTopicHoldsOneSnapshot: while the topic is stalled, the
+// aggregator's snapshots are skipped rather than queued (at most one
+// SnapshotReady waits); once it resumes, subscribers get the newest.
+func TestStalledTopicHoldsOneSnapshot(t *testing.T) {
+	sys := startFaultSystem(t, nil) // a tick every 50 ms
+	c, sess := openStomp(t, sys)
+	sess.Receive(subscribeFrame("x"))
+	waitMore(t, c, "x", 1)
+	mustArm(t, sys, Fault{Actor: string(KindTopic), Fault: FaultStall, Message: "SnapshotReady"})
+	stalled := sys.Latest().BuiltAt
+	waitSnapshot(t, sys, "ten more ticks", func(s *snapshots.Snapshot) bool {
+		return !s.BuiltAt.Before(stalled.Add(500 * time.Millisecond))
+	})
+	if n := mailboxOf(sys, "topic"); n > 1 {
+		t.Fatalf("stalled topic's mailbox holds %d messages, want at most one SnapshotReady", n)
+	}
+	sys.Faults().Clear()
+	resumed := sys.Latest().BuiltAt
+	testutil.Eventually(t, "a snapshot built after the stall at the client", func() bool {
+		fs := c.frames(t)
+		last := fs[len(fs)-1].frame
+		ms, _ := strconv.ParseInt(last.Header("timestamp"), 10, 64)
+		return last.Command == stomp.CmdMessage && ms >= resumed.UnixMilli()
+	})
+}
