@@ -7,6 +7,10 @@ BIN      := bin/eventara
 PKGS     := ./...
 FUZZTIME ?= 10s
 NPM_DIRS := web test/js test/browser
+# What `eventara --version`, the health answer and eventara_build_info say.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: run build web test test-go test-deps fuzz fuzz-short bench lint clean
 
@@ -14,7 +18,7 @@ run: build
 	./$(BIN)
 
 build: web
-	$(GO) build -o $(BIN) ./cmd/eventara
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/eventara
 
 # The dashboard, built with Vite and embedded in the binary.
 web:

@@ -11,6 +11,7 @@ import (
 
 	"github.com/eventara/eventara/actors"
 	"github.com/eventara/eventara/protocol/event"
+	"github.com/eventara/eventara/telemetry"
 )
 
 const (
@@ -59,7 +60,8 @@ type pageBody struct {
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 type eventsAPI struct {
-	sys System
+	sys   System
+	build telemetry.BuildInfo
 }
 
 // readBody checks the content type and reads at most limit bytes, writing
@@ -256,14 +258,15 @@ func (a *eventsAPI) get(w http.ResponseWriter, r *http.Request) {
 }
 
 type healthBody struct {
-	Status         string `json:"status"`
-	Timestamp      string `json:"timestamp"`
-	Journal        string `json:"journal"`
-	Reason         string `json:"reason,omitempty"`
-	JournalError   string `json:"journalError,omitempty"`
-	UptimeSeconds  int64  `json:"uptimeSeconds"`
-	LastSnapshot   string `json:"lastSnapshot,omitempty"`
-	LastCheckpoint string `json:"lastCheckpoint,omitempty"`
+	Status         string               `json:"status"`
+	Build          *telemetry.BuildInfo `json:"build,omitempty"`
+	Timestamp      string               `json:"timestamp"`
+	Journal        string               `json:"journal"`
+	Reason         string               `json:"reason,omitempty"`
+	JournalError   string               `json:"journalError,omitempty"`
+	UptimeSeconds  int64                `json:"uptimeSeconds"`
+	LastSnapshot   string               `json:"lastSnapshot,omitempty"`
+	LastCheckpoint string               `json:"lastCheckpoint,omitempty"`
 	// DiskFreeBytes and DiskFreeLimitBytes are the data directory's free
 	// space and the floor below which ingestion is refused (0: no floor);
 	// absent when the free space cannot be measured.
@@ -275,6 +278,9 @@ func (a *eventsAPI) health(w http.ResponseWriter, r *http.Request) {
 	h := a.sys.Health()
 	b := healthBody{Status: "UP", Timestamp: strconv.FormatInt(time.Now().UnixMilli(), 10), Journal: "writable",
 		UptimeSeconds: int64(h.Uptime / time.Second)}
+	if a.build.Version != "" {
+		b.Build = &a.build
+	}
 	if !h.LastSnapshot.IsZero() {
 		b.LastSnapshot = h.LastSnapshot.UTC().Format(timeFormat)
 	}

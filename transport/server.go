@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/eventara/eventara/telemetry"
 	"github.com/eventara/eventara/transport/sockjs"
 )
 
@@ -21,6 +22,8 @@ type Config struct {
 	TestServices http.Handler
 	// Ops configures /api/v1/system/actors, /metrics and /debug (system.go).
 	Ops OpsConfig
+	// Build is the running build, shown in the health answer.
+	Build telemetry.BuildInfo
 
 	// Security. The zero values leave the service as open as the seed's
 	// "Current State" describes.
@@ -46,7 +49,7 @@ const pushPrefix = "/ws"
 // /api/v1, live push under /ws, and the dashboard at /.
 func NewHandler(sys System, cfg Config) http.Handler {
 	mux := http.NewServeMux()
-	ev := &eventsAPI{sys: sys}
+	ev := &eventsAPI{sys: sys, build: cfg.Build}
 	mux.Handle("/api/v1/events", methods{http.MethodPost: ev.post, http.MethodGet: ev.list})
 	mux.Handle("/api/v1/events/batch", methods{http.MethodPost: ev.postBatch})
 	mux.Handle("/api/v1/events/health", methods{http.MethodGet: ev.health})

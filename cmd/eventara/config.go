@@ -20,10 +20,12 @@ type config struct {
 	CheckpointInterval time.Duration
 	ShutdownTimeout    time.Duration
 	SockJSTestServices bool
-	Security           securityConfig // config_security.go
-	Ops                opsConfig      // config_ops.go
-	Queues             queuesConfig   // config_queues.go
-	Disk               diskConfig     // config_disk.go
+	// Version: print the build's version and exit.
+	Version  bool
+	Security securityConfig // config_security.go
+	Ops      opsConfig      // config_ops.go
+	Queues   queuesConfig   // config_queues.go
+	Disk     diskConfig     // config_disk.go
 }
 
 // flagRegistrar registers flags on fs that write into c. Settings of one
@@ -71,6 +73,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	dur(&c.CheckpointInterval, "checkpoint-interval", 30*time.Second, "how often metrics state is checkpointed")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long a graceful shutdown may take")
 	boolean(&c.SockJSTestServices, "sockjs-test-services", false, "mount the SockJS conformance suite's services (/echo, /close, ...) at the root")
+	fs.BoolVar(&c.Version, "version", false, "print the version, commit and Go version, and exit")
 	for _, register := range extraFlags {
 		register(fs, c)
 	}

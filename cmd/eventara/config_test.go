@@ -115,3 +115,15 @@ func TestReadmeListsEveryFlag(t *testing.T) {
 		}
 	})
 }
+
+// TestVersionFlag: --version prints the build and exits 0 without starting.
+func TestVersionFlag(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	if code := run([]string{"--version"}, func(string) string { return "" }, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+	if !strings.HasPrefix(out.String(), "eventara "+version) || !strings.Contains(out.String(), "go1.") {
+		t.Fatalf("--version printed %q", out.String())
+	}
+}

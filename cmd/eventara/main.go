@@ -19,13 +19,25 @@ import (
 
 	"github.com/eventara/eventara/actors"
 	"github.com/eventara/eventara/journal"
+	"github.com/eventara/eventara/telemetry"
 	"github.com/eventara/eventara/transport"
 	"github.com/eventara/eventara/transport/sockjs"
 	"github.com/eventara/eventara/web"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version and commit are set at build time (make build:
+// -ldflags "-X main.version=... -X main.commit=..."); a plain go build says
+// "dev" and the commit the Go toolchain recorded, if any.
+var version, commit = "dev", ""
+
+// buildInfo is the running build.
+func buildInfo() telemetry.BuildInfo {
+	b := telemetry.ReadBuildInfo(version)
+	if commit != "" {
+		b.Commit = commit
+	}
+	return b
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
@@ -39,6 +51,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	if err != nil {
 		fmt.Fprintln(stderr, "eventara:", err)
 		return 2
+	}
+	if cfg.Version {
+		fmt.Fprintln(stdout, buildInfo())
+		return 0
 	}
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
@@ -76,7 +92,9 @@ func serve(cfg *config, log zerolog.Logger) error {
 		return fmt.Errorf("open journal in %s: %w", cfg.DataDir, err)
 	}
 	defer j.Close()
+	build := buildInfo()
 	ops := newOps(cfg.Ops)
+	ops.metrics.SetBuildInfo(build)
 	ops.metrics.ObserveDisk(diskUsage(j))
 	sys, err := actors.Start(cfg.Queues.actorsConfig(ops.actorsConfig(actors.Config{
 		Log:                log.With().Str("component", "actors").Logger(),
@@ -90,7 +108,7 @@ func serve(cfg *config, log zerolog.Logger) error {
 	}
 	pushLog := log.With().Str("component", "push").Logger()
 	push := sockjs.NewHandler(cfg.Queues.pushConfig(sec.pushConfig(sockjs.Config{Prefix: "/ws", Log: pushLog})), sys.Sessions())
-	tcfg := sec.transportConfig(ops.transportConfig(sys, transport.Config{Log: log, Push: push, Dashboard: web.Handler()}))
+	tcfg := sec.transportConfig(ops.transportConfig(sys, transport.Config{Log: log, Push: push, Dashboard: web.Handler(), Build: build}))
 	if cfg.SockJSTestServices {
 		tcfg.TestServices = sockjs.TestServices(sockjs.Config{Log: pushLog})
 	}
@@ -106,7 +124,8 @@ func serve(cfg *config, log zerolog.Logger) error {
 		_ = sys.Stop(context.Background())
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	log.Info().Str("addr", ln.Addr().String()).Str("data_dir", cfg.DataDir).Str("version", version).Msg("eventara listening")
+	log.Info().Str("addr", ln.Addr().String()).Str("data_dir", cfg.DataDir).Str("version", build.Version).Str("commit", build.Commit).
+		Str("go_version", build.GoVersion).Msg("eventara listening")
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- sec.serve(srv, ln) }()
