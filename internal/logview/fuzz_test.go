@@ -2,6 +2,7 @@ package logview
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,18 +14,34 @@ import (
 // FuzzReadLog: no input makes the reader, the analysis or the renderers
 // panic or hang. Each input is read as two nodes, split where its first
 // byte says (so one may be empty), with a small line limit so that long
-// lines are met too. The seeds are the golden logs (real runs; their
-// stacks cut short, so that the fuzzer minimizes small inputs) and shapes
-// worth trying.
+// lines are met too. The seeds are lines of the golden logs (real runs):
+// the first line of each message (and directive) there, its stack cut
+// short, and an escalation with its parent's decision; then shapes worth
+// trying. Seeds stay small: the fuzzer minimizes each new input it finds,
+// in time quadratic in its length.
 func FuzzReadLog(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.log"))
 	stacks := regexp.MustCompile(`"stack":"(?:[^"\\]|\\.)*"`)
+	seen := map[string]bool{}
 	for _, name := range files {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(stacks.ReplaceAll(b, []byte(`"stack":"goroutine 1 [running]:\n"`)))
+		b = stacks.ReplaceAll(b, []byte(`"stack":"goroutine 1 [running]:\n"`))
+		var prev []byte
+		for _, l := range bytes.SplitAfter(b, []byte("\n")) {
+			var v struct{ Msg, Directive string }
+			_ = json.Unmarshal(l, &v)
+			if !seen[v.Msg+v.Directive] {
+				seen[v.Msg+v.Directive] = true
+				f.Add(l)
+			}
+			if bytes.Contains(l, []byte(`"reason":"escalated from`)) {
+				f.Add(append(append([]byte(nil), prev...), l...))
+			}
+			prev = l
+		}
 	}
 	for _, s := range []string{
 		"",
@@ -45,21 +62,23 @@ func FuzzReadLog(f *testing.F) {
 			split = int(data[0]) % (len(data) + 1)
 		}
 		inputs := []Input{{Name: "a.log", R: bytes.NewReader(data[:split])}, {Name: "b.log", R: bytes.NewReader(data[split:])}}
-		l, err := Read(inputs, ReadOptions{MaxLine: 512, Stacks: true})
+		l, err := Read(inputs, ReadOptions{MaxLine: 2048, Stacks: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, opts := range []Options{{}, {Actor: "a", Since: TimeSpec{kind: specFromStart, rel: time.Millisecond}, At: TimeSpec{kind: specFromEnd}}} {
-			a := Analyze(l, opts)
-			if err := a.WriteText(io.Discard, TextOptions{Timeline: true, Color: true, Stacks: true}); err != nil {
-				t.Fatal(err)
-			}
-			if err := a.WriteText(io.Discard, TextOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			if err := a.WriteJSON(io.Discard); err != nil {
-				t.Fatal(err)
-			}
+		opts := Options{} // every other input with filters: they prune the tree and the timeline
+		if split%2 == 1 {
+			opts = Options{Actor: "a", Since: TimeSpec{kind: specFromStart, rel: time.Millisecond}, At: TimeSpec{kind: specFromEnd}}
+		}
+		a := Analyze(l, opts)
+		if err := a.WriteText(io.Discard, TextOptions{Timeline: true, Color: true, Stacks: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.WriteText(io.Discard, TextOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.WriteJSON(io.Discard); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
