@@ -83,7 +83,8 @@ type (
 		MsgType       string   `json:"msg_type"`
 		Reason        string   `json:"reason"`
 		EscalatedFrom string   `json:"escalated_from,omitempty"`
-		Chain         []string `json:"chain,omitempty"`
+		EscalatedTo   int      `json:"escalated_to,omitempty"` // the seq of the parent's decision on this escalate
+		Chain         []string `json:"chain,omitempty"`        // on an escalation's first decision: the actors from it to the supervisor that decided
 		Source        string   `json:"source"`
 		Stack         string   `json:"stack,omitempty"`
 	}
@@ -115,10 +116,17 @@ func (a *Analysis) WriteJSON(w io.Writer) error {
 			Tree: jsonTree(n.Root)})
 	}
 	for _, d := range a.Timeline {
-		doc.Timeline = append(doc.Timeline, jsonDecision{Seq: d.Seq, Node: d.Node, Time: stamp(d.Time), Actor: d.Actor,
+		j := jsonDecision{Seq: d.Seq, Node: d.Node, Time: stamp(d.Time), Actor: d.Actor,
 			Parent: d.Parent, Kind: d.Kind, Directive: d.Directive, Failure: d.Failure, BackoffMs: ms(d.Backoff),
-			MsgType: d.MsgType, Reason: d.Reason, EscalatedFrom: d.EscalatedFrom, Chain: d.Chain(),
-			Source: d.Source + ":" + itoa(d.Line), Stack: d.Stack})
+			MsgType: d.MsgType, Reason: d.Reason, EscalatedFrom: d.EscalatedFrom,
+			Source: d.Source + ":" + itoa(d.Line), Stack: d.Stack}
+		if d.To != nil {
+			j.EscalatedTo = d.To.Seq // 0, so absent, when the filters left it out
+		}
+		if d.From == nil {
+			j.Chain = d.Chain() // once per chain: a chain's length times its decisions could be large
+		}
+		doc.Timeline = append(doc.Timeline, j)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

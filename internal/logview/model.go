@@ -144,24 +144,14 @@ type Decision struct {
 	// Escalation links the decisions of one escalation: From is the
 	// child's escalate, To the parent's decision on it.
 	From, To *Decision
+
+	chain []string
 }
 
 // Chain is the escalation a decision is part of, from the actor that
-// failed first to the supervisor that decided: nil when it is none.
-func (d *Decision) Chain() []string {
-	if d.From == nil && d.To == nil {
-		return nil
-	}
-	first := d
-	for first.From != nil {
-		first = first.From
-	}
-	var chain []string
-	for x := first; x != nil; x = x.To {
-		chain = append(chain, x.Actor)
-	}
-	return chain
-}
+// failed first to the supervisor that decided: nil when it is none. The
+// decisions of one chain share the slice.
+func (d *Decision) Chain() []string { return d.chain }
 
 // Storm is an actor that failed more than the threshold within the window.
 type Storm struct {
@@ -232,8 +222,9 @@ func Analyze(l *Log, opts Options) *Analysis {
 	sort.Slice(a.Nodes, func(i, j int) bool { return a.Nodes[i].Name < a.Nodes[j].Name })
 
 	linkEscalations(all)
+	chains := map[*string]bool{} // whether a chain matches the actor filter, by its first element
 	for _, d := range all {
-		if d.Time.Before(a.Since) || !a.matches(d) {
+		if d.Time.Before(a.Since) || !a.matches(d, chains) {
 			continue
 		}
 		d.Seq = len(a.Timeline) + 1
@@ -263,17 +254,26 @@ func Analyze(l *Log, opts Options) *Analysis {
 }
 
 // matches reports whether a decision is in the actor filter: its actor, or
-// one of its escalation chain, is at or below the filter's path.
-func (a *Analysis) matches(d *Decision) bool {
+// one of its escalation chain, is at or below the filter's path. chains
+// remembers the answer for each chain.
+func (a *Analysis) matches(d *Decision, chains map[*string]bool) bool {
 	if a.Actor == "" || underPath(d.Actor, a.Actor) {
 		return true
 	}
-	for _, p := range d.Chain() {
-		if underPath(p, a.Actor) {
-			return true
-		}
+	chain := d.Chain()
+	if len(chain) == 0 {
+		return false
 	}
-	return false
+	m, ok := chains[&chain[0]]
+	if !ok {
+		for _, p := range chain {
+			if m = underPath(p, a.Actor); m {
+				break
+			}
+		}
+		chains[&chain[0]] = m
+	}
+	return m
 }
 
 // apply reads one record into the node's tree; a supervision decision is
@@ -479,6 +479,18 @@ func linkEscalations(all []*Decision) {
 		}
 		if d.Directive == "escalate" {
 			pending[key{d.Node, parentOf(d.Actor), d.Actor}] = d
+		}
+	}
+	for _, d := range all {
+		if d.From != nil || d.To == nil {
+			continue // not the head of a chain
+		}
+		var chain []string
+		for x := d; x != nil; x = x.To {
+			chain = append(chain, x.Actor)
+		}
+		for x := d; x != nil; x = x.To {
+			x.chain = chain
 		}
 	}
 }

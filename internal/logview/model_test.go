@@ -324,3 +324,29 @@ func TestStacks(t *testing.T) {
 		t.Fatalf("a stack kept without Stacks")
 	}
 }
+
+// TestLongEscalationChainStaysLinear: a log can claim an escalation chain
+// as long as it is (decisions on "root", each escalated from "root"); the
+// output stays about as large as the log, not its square.
+func TestLongEscalationChainStaysLinear(t *testing.T) {
+	t.Parallel()
+	var es []entry
+	for i := 0; i < 5000; i++ {
+		es = append(es, decided(time.Duration(i)*time.Millisecond, "root", "escalate", 1, 0, "escalated from root: x"))
+	}
+	log := render(es...)
+	a := analyze(t, Options{Actor: "root"}, log)
+	if n := len(a.Timeline); n != 5000 || len(a.Timeline[0].Chain()) != 5000 {
+		t.Fatalf("%d decisions, a chain of %d", n, len(a.Timeline[0].Chain()))
+	}
+	var text, js bytes.Buffer
+	if err := a.WriteText(&text, TextOptions{Timeline: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if text.Len() > 2*len(log) || js.Len() > 4*len(log) {
+		t.Fatalf("a %d-byte log gave %d bytes of timeline and %d of JSON", len(log), text.Len(), js.Len())
+	}
+}

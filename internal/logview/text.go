@@ -21,6 +21,10 @@ type TextOptions struct {
 	Stacks bool
 }
 
+// maxIndent bounds the indentation of an escalation chain in the
+// timeline (Eventara's tree is three deep; a log can claim anything).
+const maxIndent = 8
+
 // reasonWidth bounds a reason in the tree, where it is a reminder; the
 // timeline and --json have it whole.
 const reasonWidth = 60
@@ -345,17 +349,18 @@ func (p *printer) timeline(a *Analysis, stacks bool) {
 		add(d, "")
 		// An escalation is shown as the chain it is: each supervisor's
 		// decision under the child's escalate.
-		for x, depth := d, 1; x.Directive == "escalate"; depth++ {
+		for x, depth := d, 0; x.Directive == "escalate"; depth++ {
+			indent := strings.Repeat("  ", min(depth, maxIndent))
 			if x.To == nil || !in[x.To] {
 				r := make([]string, len(head))
 				r[len(head)-1] = "(no decision of " + clean(parentOf(x.Actor)) + " on it in the log)"
-				r[indexOf(head, "ACTOR")] = strings.Repeat("  ", depth-1) + "└▶ ?"
+				r[indexOf(head, "ACTOR")] = indent + "└▶ ?"
 				rows = append(rows, r)
 				decided = append(decided, nil)
 				break
 			}
 			x = x.To
-			add(x, strings.Repeat("  ", depth-1)+"└▶ ")
+			add(x, indent+"└▶ ")
 		}
 	}
 	widths := columnWidths(rows)
