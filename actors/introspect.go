@@ -162,7 +162,10 @@ func (s *System) receive(next actor.ReceiverFunc) actor.ReceiverFunc {
 				panic(v) // on to the mailbox, which hands it to the supervisor
 			}
 		}()
-		if _, ok := env.Message.(*actor.Stopped); ok {
+		switch env.Message.(type) {
+		case *actor.Started:
+			s.logStarted(ctx)
+		case *actor.Stopped:
 			defer s.reg.remove(ctx.Self().Id)
 		}
 		if s.debugLog {
@@ -174,6 +177,21 @@ func (s *System) receive(next actor.ReceiverFunc) actor.ReceiverFunc {
 		}
 		next(ctx, env)
 	}
+}
+
+// logStarted writes the tree's one lifecycle line, "actor started", at
+// each start of an actor: its first and every restart (a restarted actor
+// gets Started again), and the children a restarted parent spawns anew.
+// It is the evidence `eventara logs` has that a restart happened and that
+// an actor exists while nothing fails. Per-client actors (connections,
+// subscriptions: thousands) log it at Debug, the others at Info.
+func (s *System) logStarted(ctx actor.ReceiverContext) {
+	id, kind := ctx.Self().Id, kindOf(ctx.Actor())
+	ev := s.log.Info()
+	if kind == KindConnection || kind == KindSubscription {
+		ev = s.log.Debug()
+	}
+	ev.Str("actor", id).Str("parent", parentOf(id)).Str("kind", string(kind)).Msg("actor started")
 }
 
 // ActorNode is one actor of the live tree (GET /api/v1/system/actors).

@@ -40,10 +40,15 @@ func buildInfo() telemetry.BuildInfo {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// One subcommand, checked before the service's flags are parsed (which
+	// it leaves as they were: eventara --help, eventara --addr ...).
+	if len(args) > 0 && args[0] == logsCommand {
+		return runLogs(args[1:], stdin, stdout, stderr, getenv)
+	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
