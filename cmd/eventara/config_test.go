@@ -120,7 +120,7 @@ func TestReadmeListsEveryFlag(t *testing.T) {
 func TestVersionFlag(t *testing.T) {
 	t.Parallel()
 	var out, errOut bytes.Buffer
-	if code := run([]string{"--version"}, func(string) string { return "" }, &out, &errOut); code != 0 {
+	if code := run([]string{"--version"}, func(string) string { return "" }, strings.NewReader(""), &out, &errOut); code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut.String())
 	}
 	if !strings.HasPrefix(out.String(), "eventara "+version) || !strings.Contains(out.String(), "go1.") {
