@@ -143,21 +143,7 @@ func TestStalledSubscriptionHoldsOnePush(t *testing.T) {
 
 	const sub = "sessions/conn-1/sub-1"
 	mustArm(t, sys, Fault{Actor: sub, Fault: FaultStall, Message: "deliver"})
-	stalled := sys.Latest().BuiltAt
-	waitSnapshot(t, sys, "ten more ticks", func(s *snapshots.Snapshot) bool {
-		return !s.BuiltAt.Before(stalled.Add(500 * time.Millisecond))
-	})
-	if n := mailboxOf(sys, sub); n > 1 {
-		t.Fatalf("stalled subscription's mailbox holds %d messages, want at most one push", n)
-	}
-	sys.Faults().Clear()
-	resumed := sys.Latest().BuiltAt
-	testutil.Eventually(t, "a snapshot built after the stall", func() bool {
-		fs := c.frames(t)
-		last := fs[len(fs)-1].frame
-		ms, _ := strconv.ParseInt(last.Header("timestamp"), 10, 64)
-		return last.Command == stomp.CmdMessage && ms >= resumed.UnixMilli()
-	})
+	stallTenTicks(t, sys, c, sub, "push")
 	built := map[string]bool{}
 	for _, f := range c.frames(t) {
 		if f.frame.Command != stomp.CmdMessage {
@@ -203,12 +189,20 @@ func TestStalledTopicHoldsOneSnapshot(t *testing.T) {
 	sess.Receive(subscribeFrame("x"))
 	waitMore(t, c, "x", 1)
 	mustArm(t, sys, Fault{Actor: string(KindTopic), Fault: FaultStall, Message: "SnapshotReady"})
+	stallTenTicks(t, sys, c, "topic", "SnapshotReady")
+}
+
+// stallTenTicks lets ten ticks pass while the armed stall holds the actor
+// at path, checks that its mailbox holds at most one message (what), then
+// clears the stall and waits for c to get a snapshot built after it.
+func stallTenTicks(t *testing.T, sys *System, c *stompTestConn, path, what string) {
+	t.Helper()
 	stalled := sys.Latest().BuiltAt
 	waitSnapshot(t, sys, "ten more ticks", func(s *snapshots.Snapshot) bool {
 		return !s.BuiltAt.Before(stalled.Add(500 * time.Millisecond))
 	})
-	if n := mailboxOf(sys, "topic"); n > 1 {
-		t.Fatalf("stalled topic's mailbox holds %d messages, want at most one SnapshotReady", n)
+	if n := mailboxOf(sys, path); n > 1 {
+		t.Fatalf("stalled %s's mailbox holds %d messages, want at most one %s", path, n, what)
 	}
 	sys.Faults().Clear()
 	resumed := sys.Latest().BuiltAt
