@@ -53,7 +53,8 @@ Commands:
            per connection per second) for fanout to measure beside Eventara
   trivial-server
            a trivial Go JSON handler with no storage (POST /api/v1/events answers 202)
-           for ingest to measure beside Eventara
+           for ingest to measure beside Eventara; --delay D waits D before each answer,
+           as a handler waiting for an fsync does
 
 Run "eventara-bench <command> -h" for its flags.
 `)

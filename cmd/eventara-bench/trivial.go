@@ -22,14 +22,25 @@ import (
 // validated further, stored, synced or counted. What Eventara costs per
 // event beyond it (validation, journal and fsync, metrics) is its own.
 // It also answers GET /api/v1/events/health, so bench.sh can wait for it.
+//
+// With --delay, each answer waits that long first, as a handler that waits
+// for an fsync does, with no other work: under the same closed-loop load it
+// shows what the waiting alone costs per event (goroutines park, threads
+// sleep and wake), a cost no synced ingest avoids.
 func runTrivial(args []string) error {
 	fs := flag.NewFlagSet("trivial-server", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8091", "listen address")
+	delay := fs.Duration("delay", 0, "wait this long before each answer (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v1/events", trivialIngest)
+	mux.HandleFunc("POST /api/v1/events", func(w http.ResponseWriter, r *http.Request) {
+		if *delay > 0 {
+			time.Sleep(*delay)
+		}
+		trivialIngest(w, r)
+	})
 	mux.HandleFunc("GET /api/v1/events/health", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"UP"}`))
