@@ -39,13 +39,13 @@ type recovered struct {
 // recoverState rebuilds the metrics state from the newest checkpoint plus
 // the journal tail after it. A checkpoint that cannot be decoded is ignored
 // (with an error log) and the whole journal is replayed instead.
-func recoverState(j *journal.Journal, cfg snapshots.Config, specs []snapshots.WindowSpec, now time.Time, log zerolog.Logger) (*recovered, error) {
+func recoverState(j Journal, cfg snapshots.Config, specs []snapshots.WindowSpec, now time.Time, log zerolog.Logger) (*recovered, error) {
 	return replayCheckpoint(j, func() *recovered { return newRecovered(&cfg, specs) }, specs, now, log)
 }
 
 // recoverWindow rebuilds one window alone, the same way, for a restarted
 // window actor. It returns the ID of the last record it covers.
-func recoverWindow(j *journal.Journal, spec snapshots.WindowSpec, now time.Time, log zerolog.Logger) (*snapshots.Window, event.ID, error) {
+func recoverWindow(j Journal, spec snapshots.WindowSpec, now time.Time, log zerolog.Logger) (*snapshots.Window, event.ID, error) {
 	specs := []snapshots.WindowSpec{spec}
 	r, err := replayCheckpoint(j, func() *recovered { return newRecovered(nil, specs) }, specs, now, log)
 	if err != nil {
@@ -68,7 +68,7 @@ func newRecovered(cfg *snapshots.Config, specs []snapshots.WindowSpec) *recovere
 
 // replayCheckpoint loads the newest checkpoint into fresh() state and replays the
 // journal tail after it.
-func replayCheckpoint(j *journal.Journal, fresh func() *recovered, specs []snapshots.WindowSpec, now time.Time, log zerolog.Logger) (*recovered, error) {
+func replayCheckpoint(j Journal, fresh func() *recovered, specs []snapshots.WindowSpec, now time.Time, log zerolog.Logger) (*recovered, error) {
 	start := time.Now()
 	r := fresh()
 	cp, ok, err := j.LoadCheckpoint()

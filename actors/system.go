@@ -20,7 +20,7 @@ import (
 type Config struct {
 	Log zerolog.Logger
 	// Journal is the durable log; required.
-	Journal *journal.Journal
+	Journal Journal
 	// Snapshots bounds the metrics state.
 	Snapshots snapshots.Config
 	// Tick is the snapshot interval. Zero means one second.
