@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,7 @@ type Metrics struct {
 	reg *prometheus.Registry
 
 	eventsIngested prometheus.Counter
+	ingestRefused  *prometheus.CounterVec
 	ingestLatency  prometheus.Histogram
 	journalSync    prometheus.Histogram
 	tickBuild      prometheus.Histogram
@@ -39,6 +41,10 @@ func New() *Metrics {
 		reg: prometheus.NewRegistry(),
 		eventsIngested: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "eventara_events_ingested_total", Help: "Events accepted (journaled and answered 202)."}),
+		ingestRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "eventara_ingest_refused_total",
+			Help: "Ingest requests (POST /api/v1/events and /batch) answered with an error, by HTTP status: 4xx is the client's (invalid, too large, unauthenticated, rate-limited), 503 the service refusing (disk full, queue full, journal failed, shutting down), 504 an outcome unknown."},
+			[]string{"code"}),
 		ingestLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "eventara_ingest_latency_seconds", Help: "Time from an ingest request reaching the actors to its answer.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
@@ -55,7 +61,11 @@ func New() *Metrics {
 		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "eventara_actor_restarts_total", Help: "Actor restarts decided by their supervisor, by actor kind."}, []string{"kind"}),
 	}
-	m.reg.MustRegister(m.eventsIngested, m.ingestLatency, m.journalSync, m.tickBuild, m.messagesSent, m.slowClients, m.restarts,
+	// The codes ingestion answers with appear at 0 before the first one.
+	for _, code := range []string{"400", "401", "413", "415", "429", "503", "504"} {
+		m.ingestRefused.WithLabelValues(code)
+	}
+	m.reg.MustRegister(m.eventsIngested, m.ingestRefused, m.ingestLatency, m.journalSync, m.tickBuild, m.messagesSent, m.slowClients, m.restarts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -104,6 +114,14 @@ func (m *Metrics) TickBuilt(d time.Duration) {
 func (m *Metrics) MessagesSent(n int) {
 	if m != nil {
 		m.messagesSent.Add(float64(n))
+	}
+}
+
+// IngestRefused counts one ingest request answered with HTTP status code
+// (400 or above).
+func (m *Metrics) IngestRefused(code int) {
+	if m != nil {
+		m.ingestRefused.WithLabelValues(strconv.Itoa(code)).Inc()
 	}
 }
 

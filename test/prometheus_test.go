@@ -77,6 +77,13 @@ func TestPrometheusScrapesEventara(t *testing.T) {
 			t.Fatalf("POST event: %d %v", code, m)
 		}
 	}
+	// Refused requests are counted by status.
+	const invalid = 2
+	for range invalid {
+		if code, m := postJSON(t, s.url("/api/v1/events"), `{"eventType":"prom"}`); code != 400 {
+			t.Fatalf("POST invalid event: %d %v", code, m)
+		}
+	}
 	// A subscriber, so the push gauges have a sample.
 	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
@@ -141,6 +148,17 @@ func TestPrometheusScrapesEventara(t *testing.T) {
 		}
 		if len(res) != 1 || res[0].value() != strconv.Itoa(events) {
 			return fmt.Errorf("result %+v (prometheus log: %s)", res, tail(logs.String(), 5))
+		}
+		return nil
+	})
+
+	testutil.WaitFor(t, testutil.Patience, "Prometheus to read eventara_ingest_refused_total", func() error {
+		res, err := query(`eventara_ingest_refused_total{job="eventara",code="400"}`)
+		if err != nil {
+			return err
+		}
+		if len(res) != 1 || res[0].value() != strconv.Itoa(invalid) {
+			return fmt.Errorf("result %+v", res)
 		}
 		return nil
 	})

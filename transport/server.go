@@ -24,6 +24,8 @@ type Config struct {
 	Ops OpsConfig
 	// Build is the running build, shown in the health answer.
 	Build telemetry.BuildInfo
+	// Metrics, when set, counts refused ingest requests (countRefusals).
+	Metrics *telemetry.Metrics
 
 	// Security. The zero values leave the service as open as the seed's
 	// "Current State" describes.
@@ -76,7 +78,7 @@ func NewHandler(sys System, cfg Config) http.Handler {
 			prefixes = append(prefixes, prefixRoute{p, cfg.TestServices})
 		}
 	}
-	return recoverPanics(cfg.Log, guard(cfg, routePrefixes(prefixes, mux)))
+	return recoverPanics(cfg.Log, countRefusals(cfg.Metrics, guard(cfg, routePrefixes(prefixes, mux))))
 }
 
 // guard wraps h in the protections cfg turns on, outermost first:

@@ -38,5 +38,6 @@ func (o *ops) actorsConfig(ac actors.Config) actors.Config {
 func (o *ops) transportConfig(sys *actors.System, tc transport.Config) transport.Config {
 	o.metrics.Observe(sys)
 	tc.Ops = transport.OpsConfig{Metrics: o.metrics.Handler(), FaultInjection: o.cfg.FaultInjection}
+	tc.Metrics = o.metrics
 	return tc
 }
