@@ -2,6 +2,7 @@ package rules
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -216,4 +217,21 @@ type Record struct {
 	At     time.Time  `json:"at"`
 	Alert  Alert      `json:"alert"`
 	Notify bool       `json:"notify"`
+}
+
+// DecodeRule decodes a rule as its JSON encodes it (a journaled or
+// checkpointed rule) and parses its ruleConfig into Config. A ruleConfig
+// this version no longer accepts is a *ValidationError: the caller decides
+// whether to keep the rule inactive or drop it.
+func DecodeRule(data []byte) (*Rule, error) {
+	var r Rule
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("decode rule: %w", err)
+	}
+	cfg, fe := ParseConfig(r.RuleConfig)
+	if err := fe.asError(); err != nil {
+		return &r, fmt.Errorf("rule %s: %w", r.ID, err)
+	}
+	r.Config = cfg
+	return &r, nil
 }

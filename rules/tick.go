@@ -123,7 +123,8 @@ const latencyWindowMax = 15 * time.Minute
 // the snapshot was built from (the aggregator has them at the tick); they
 // add the per-window p95 latency that P95_LATENCY over 1, 5 or 15 minutes
 // and LATENCY_CHANGE read. Without them those rules have no data; every
-// other figure comes from the snapshot. The tick shares no memory with s.
+// other figure comes from the snapshot. s must not be nil; the tick shares
+// no memory with s.
 func FromSnapshot(s *snapshots.Snapshot, views []snapshots.WindowView) *Tick {
 	m := &s.Metrics
 	t := &Tick{
