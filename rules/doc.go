@@ -40,7 +40,10 @@
 // strings; enum names are case-insensitive. BETWEEN is inclusive,
 // NOT_BETWEEN its complement. sourceFilter and eventTypeFilter cannot be
 // combined (the snapshot has per-source and per-type figures, not per
-// pair). Metrics the snapshot cannot answer are refused with the reason
+// pair). In a composite, timeWindowMinutes and the filters apply to the
+// conditions whose metric takes them; latency and unique counts keep their
+// since-reset scope, fixed-window metrics their window. Metrics the snapshot
+// cannot answer are refused with the reason
 // (metric.go lists what each metric means and which window it covers).
 //
 // # Evaluation (tick.go, eval.go, history.go)
