@@ -10,6 +10,8 @@
 //	't' + uvarint(len(type)) + type + id       → receivedAt (8-byte seconds + 4-byte nanoseconds, big-endian)
 //	'c' + seq (8 bytes, big-endian)            → checkpoint (version, UpTo, At, State, CRC-32C)
 //	'p'                                        → the Probe scratch key
+//	's' + seq (8 bytes, big-endian)            → a state log record (rules and alerts, statelog.go)
+//	'S'                                        → the state log's compacted snapshot
 //
 // IDs are ULIDs assigned by the ingest actor in journal order, so key order
 // is journal order: Replay is a forward scan of 'e', List a backward one.
