@@ -76,7 +76,9 @@ func (f *AlertFilter) match(a *rules.Alert) bool {
 	return true
 }
 
-func containsFold(s, sub string) bool { return strings.Contains(strings.ToLower(s), strings.ToLower(sub)) }
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
 
 var severityRank = map[rules.Severity]int{rules.SeverityInfo: 0, rules.SeverityWarning: 5, rules.SeverityCritical: 10}
 
