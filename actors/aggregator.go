@@ -313,6 +313,7 @@ func (a *aggregatorActor) finishTick(ctx actor.Context) {
 	a.sys.metrics.TickBuilt(took)
 	a.sys.latest.Store(snap)
 	a.sys.publish(snap)
+	a.sys.offerRules(snap, a.lastViews)
 	for _, r := range a.answering {
 		r.answer()
 	}
