@@ -60,6 +60,7 @@ func NewHandler(sys System, cfg Config) http.Handler {
 	m := &metricsAPI{sys: sys}
 	mux.Handle("/api/v1/metrics", methods{http.MethodGet: m.get})
 	mux.Handle("/api/v1/metrics/reset", methods{http.MethodPost: m.reset})
+	mountRules(mux, sys)
 	mountOps(mux, sys, cfg.Ops)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path, nil)
@@ -131,7 +132,7 @@ func cors(next http.Handler) http.Handler {
 			return
 		}
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			sockjs.Preflight(w, r, "GET, POST, OPTIONS")
+			sockjs.Preflight(w, r, "GET, POST, PUT, DELETE, OPTIONS")
 			return
 		}
 		sockjs.SetCORS(w, r)
