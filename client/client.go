@@ -124,7 +124,10 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			if !errors.Is(err, cerr) {
+				err = fmt.Errorf("%w (last: %w)", cerr, err)
+			}
 			return c.fail(r, n, err)
 		}
 		var retryAfter time.Duration

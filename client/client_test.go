@@ -277,27 +277,50 @@ func TestRetryStopsBeforeTheDeadline(t *testing.T) {
 	}
 }
 
+// answered is a RoundTripper that reads each answer whole, then says so
+// on its channel: the test knows the client has the answer in hand.
+type answered struct {
+	ch chan int
+}
+
+func (a answered) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(strings.NewReader(string(b)))
+	a.ch <- resp.StatusCode
+	return resp, nil
+}
+
 func TestCancelStopsRetrying(t *testing.T) {
 	t.Parallel()
-	first := make(chan struct{})
-	var once sync.Once
 	f := newFake(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Retry-After", "60")
 		reply(w, 503, `{"status":"error","message":"shutting down"}`)
-		once.Do(func() { close(first) })
 	})
-	c := newClient(t, f.URL)
+	tr := answered{make(chan int, 10)}
+	c := newClient(t, f.URL, client.WithHTTPClient(&http.Client{Transport: tr}))
+	t.Cleanup(http.DefaultTransport.(*http.Transport).CloseIdleConnections)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
 		_, err := c.Ingest(ctx, client.Event{EventType: "a", Source: "b"})
 		errc <- err
 	}()
-	testutil.Recv(t, first, testutil.Patience, "the first try")
-	cancel()
+	testutil.Recv(t, tr.ch, testutil.Patience, "the first answer")
+	cancel() // while it waits out the Retry-After, or just before
 	err := testutil.Recv(t, errc, testutil.Patience, "Ingest's return after cancel")
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, client.ErrUnavailable) {
 		t.Errorf("error %v, want context.Canceled and the last answer", err)
+	}
+	if n := len(f.seen()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
 	}
 }
 
