@@ -136,6 +136,19 @@ type StompError struct {
 	Body string
 }
 
+// Is matches ErrUnauthorized and ErrForbidden by the server's messages
+// for a missing or unknown token ("authentication required…", "invalid
+// token") and a token without the read role ("forbidden…").
+func (e *StompError) Is(target error) bool {
+	switch {
+	case strings.HasPrefix(e.Message, "authentication required"), strings.HasPrefix(e.Message, "invalid token"):
+		return target == ErrUnauthorized
+	case strings.HasPrefix(e.Message, "forbidden"):
+		return target == ErrForbidden
+	}
+	return false
+}
+
 func (e *StompError) Error() string {
 	if e.Body == "" {
 		return "STOMP ERROR: " + e.Message
