@@ -130,13 +130,16 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 			}
 			return c.fail(r, n, err)
 		}
+		// Retry what did not get an answer (status 0: the connection
+		// failed) and the answers that ask for it; not an answer that
+		// came but could not be read (a 202 may be behind it).
 		var retryAfter time.Duration
 		var ae *APIError
-		if errors.As(err, &ae) {
-			if !retryableStatus(status) {
-				return c.fail(r, n, err)
-			}
+		switch {
+		case errors.As(err, &ae) && retryableStatus(status):
 			retryAfter = ae.RetryAfter
+		case status != 0:
+			return c.fail(r, n, err)
 		}
 		if n >= attempts {
 			return c.fail(r, n, err)
@@ -158,7 +161,7 @@ func (c *Client) fail(r request, attempts int, err error) error {
 }
 
 // once sends r once. It returns the status (0 when no response came) and
-// nil, an *APIError, or a transport or decoding error.
+// nil, an *APIError, or a transport, reading or decoding error.
 func (c *Client) once(ctx context.Context, r request, out any) (int, error) {
 	u := c.url(r.path)
 	if len(r.query) > 0 {
@@ -190,7 +193,7 @@ func (c *Client) once(ctx context.Context, r request, out any) (int, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
-		return 0, fmt.Errorf("read response: %w", err)
+		return resp.StatusCode, fmt.Errorf("read %d answer: %w", resp.StatusCode, err)
 	}
 	if len(b) > maxResponse {
 		return resp.StatusCode, fmt.Errorf("response larger than %d bytes", maxResponse)

@@ -436,3 +436,27 @@ func TestMetricsDecodes(t *testing.T) {
 		t.Errorf("snapshot %s", b)
 	}
 }
+
+func TestAnAnswerThatCannotBeReadIsNotRetried(t *testing.T) {
+	t.Parallel()
+	// A 202 whose body is cut short: the event may be stored, so sending
+	// it again could store it twice.
+	f := newFake(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", "500")
+		w.WriteHeader(202)
+		_, _ = io.WriteString(w, `{"eventId":"01M9`)
+		w.(http.Flusher).Flush()
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	})
+	c := newClient(t, f.URL)
+	_, err := c.Ingest(ctxT(t), client.Event{EventType: "a", Source: "b"})
+	if err == nil || !strings.Contains(err.Error(), "read 202 answer") {
+		t.Errorf("error %v, want the 202 that could not be read", err)
+	}
+	if n := len(f.seen()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
