@@ -18,9 +18,9 @@
 // backoff with jitter that is never shorter than the server's
 // Retry-After, and never past the context's deadline. Other answers,
 // 400 above all, are returned at once. Each ingest call sends one
-// Idempotency-Key on all its tries, which the server does not honour yet:
-// a retry after a 502, a 504 or a connection lost mid-request may store
-// the events twice (IdempotencyKey).
+// Idempotency-Key on all its tries, so a retry after a 502, a 504 or a
+// connection lost mid-request is answered from the first try and stores
+// nothing twice (IdempotencyKey).
 //
 // A Subscription refused for good ends with the handshake's *APIError or
 // the ERROR frame's *StompError, which match ErrUnauthorized and

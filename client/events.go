@@ -120,11 +120,12 @@ type ingestOptions struct {
 // first try and on every retry of it. Without this option each call
 // sends a random key of its own.
 //
-// The server does not honour the header yet: a retry after an answer that
-// leaves the outcome open (504, 502, or a connection lost after the
-// request went out) may store the events twice. The key is sent now so
-// that callers that keep it (to retry a call themselves, across a
-// restart) are ready for the server that will deduplicate by it.
+// The server remembers the key for its --idempotency-window (24 h): a
+// retry after an answer that leaves the outcome open (504, 502, or a
+// connection lost after the request went out) gets the first try's
+// answer and stores nothing. Keep the key to retry a call yourself, even
+// across a restart of either side. The key with other events is refused
+// with 422 (an *APIError, not retried).
 func IdempotencyKey(key string) IngestOption {
 	return func(o *ingestOptions) { o.key = key }
 }

@@ -79,8 +79,8 @@ func (p RetryPolicy) backoff(n int, retryAfter time.Duration, r float64) time.Du
 // retryableStatus: the request was not served and may be sent again. 429
 // (rate limit) and 503 (disk full, journal failed, queue full, shutting
 // down) store nothing; 504 (the journal did not answer in time) and 502
-// (a proxy in front lost the server) may have stored the events, which a
-// retry then stores again unless the server honours the Idempotency-Key.
+// (a proxy in front lost the server) may have stored the events: the
+// Idempotency-Key every ingest call sends makes the retry answer from them.
 func retryableStatus(code int) bool {
 	switch code {
 	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:

@@ -105,6 +105,7 @@ func serve(cfg *config, log zerolog.Logger) error {
 		Log:                log.With().Str("component", "actors").Logger(),
 		Journal:            j,
 		Retention:          cfg.Retention,
+		IdempotencyWindow:  cfg.IdempotencyWindow,
 		CheckpointInterval: cfg.CheckpointInterval,
 		Sessions:           sec.sessionConfig(actors.SessionConfig{ServerName: "Eventara/" + version}),
 	})))
