@@ -20,10 +20,12 @@ run: build
 build: web
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/eventara
 
-# The dashboard, built with Vite and embedded in the binary.
+# The dashboard and the API docs page (/docs), built with Vite and embedded
+# in the binary. npm ci installs the lock file's versions when node_modules
+# lacks a package that package.json names (a fresh clone, a new dependency).
 web:
 	@if [ -f web/package.json ]; then \
-		cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build; \
+		cd web && { node ../scripts/npm-installed.mjs || npm ci --no-audit --no-fund; } && npm run build; \
 	fi
 
 # The container image (Containerfile): the static binary in an otherwise
@@ -94,4 +96,4 @@ lint:
 	$(GO) vet $(PKGS)
 
 clean:
-	rm -rf bin web/dist/assets web/dist/index.html
+	rm -rf bin web/dist/assets web/dist/index.html web/dist/docs.html
