@@ -66,6 +66,7 @@ func loadContract(t *testing.T, s *server, tokens map[string][]string) *contract
 type call struct {
 	method, path string
 	token        string // bearer token, if any
+	header       http.Header
 	contentType  string // default application/json when body is set
 	body         []byte
 	status       int
@@ -104,6 +105,9 @@ func (c *contract) request(t testing.TB, cl call) *http.Request {
 	}
 	if cl.token != "" {
 		req.Header.Set("Authorization", "Bearer "+cl.token)
+	}
+	for k, v := range cl.header {
+		req.Header[k] = v
 	}
 	return req
 }
