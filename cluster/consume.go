@@ -120,9 +120,9 @@ func (s *Stream) Consume(from uint64, cfg ConsumerConfig) (*Consumer, error) {
 // which).
 func (c *Consumer) Messages() <-chan Msg { return c.out }
 
-// Next returns the stream sequence the consumer reads next: one past the
-// last message put on the channel.
-func (c *Consumer) Next() uint64 { return c.next.Load() }
+// NextSeq returns the stream sequence the consumer reads next: one past
+// the last message put on the channel.
+func (c *Consumer) NextSeq() uint64 { return c.next.Load() }
 
 // Restarts is how many times the server-side consumer was recreated.
 func (c *Consumer) Restarts() int { return int(c.restarts.Load()) }
@@ -147,6 +147,7 @@ func (c *Consumer) run() {
 	defer close(c.out)
 	pause := 50 * time.Millisecond
 	log := c.s.node.log.With().Str("stream", c.s.cfg.Name).Logger()
+	streak := 0 // sessions in a row that delivered nothing
 	for {
 		delivered, err := c.session()
 		if c.ctx.Err() != nil {
@@ -160,10 +161,18 @@ func (c *Consumer) run() {
 		}
 		c.restarts.Add(1)
 		if delivered > 0 {
-			pause = 50 * time.Millisecond
+			pause, streak = 50*time.Millisecond, 0
 		}
-		log.Info().Err(err).Uint64("seq", c.next.Load()).Dur("retry_in", pause).
-			Msg("cluster: consumer lost, recreating it")
+		streak++
+		// Without a quorum every attempt fails, a second apart: say so
+		// when it starts and then every 30 attempts.
+		if streak == 1 || streak%30 == 0 {
+			log.Warn().Err(err).Uint64("seq", c.next.Load()).Int("attempts", streak).Dur("retry_in", pause).
+				Msg("cluster: consumer lost, recreating it")
+		} else {
+			log.Debug().Err(err).Uint64("seq", c.next.Load()).Int("attempts", streak).
+				Msg("cluster: consumer still lost")
+		}
 		timer := time.NewTimer(pause)
 		select {
 		case <-c.ctx.Done():
@@ -192,8 +201,9 @@ func (c *Consumer) session() (int, error) {
 		AckPolicy:      jetstream.AckNonePolicy,
 		FilterSubjects: []string{c.s.events, c.s.tick},
 		// A lost consumer is not deleted (that could wait out a missing
-		// quorum); the server drops it once nobody pulls from it.
-		InactiveThreshold: 10 * time.Second,
+		// quorum); the server drops it once nobody pulls from it. A
+		// reader that stalls longer gets a new one, from NextSeq.
+		InactiveThreshold: 30 * time.Second,
 		Replicas:          1,
 		MemoryStorage:     true,
 	})

@@ -210,10 +210,10 @@ func collect(t testing.TB, c *Consumer, last uint64, what string) []Msg {
 				continue
 			default:
 			}
-			if c.Next() > last {
+			if c.NextSeq() > last {
 				return nil
 			}
-			return fmt.Errorf("read up to seq %d of %d (%d restarts)", c.Next()-1, last, c.Restarts())
+			return fmt.Errorf("read up to seq %d of %d (%d restarts)", c.NextSeq()-1, last, c.Restarts())
 		}
 	})
 	return got
