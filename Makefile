@@ -12,7 +12,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: run build web test test-go test-deps fuzz fuzz-short bench lint clean
+.PHONY: run build web image image-noweb test test-go test-deps fuzz fuzz-short bench lint clean
 
 run: build
 	./$(BIN)
@@ -20,11 +20,42 @@ run: build
 build: web
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/eventara
 
-# The dashboard, built with Vite and embedded in the binary.
+# The dashboard and the API docs page (/docs), built with Vite and embedded
+# in the binary. npm ci installs the lock file's versions when node_modules
+# lacks a package that package.json names (a fresh clone, a new dependency).
 web:
 	@if [ -f web/package.json ]; then \
-		cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build; \
+		cd web && { node ../scripts/npm-installed.mjs || npm ci --no-audit --no-fund; } && npm run build; \
 	fi
+
+# The container image (Containerfile): the static binary in an otherwise
+# empty image, running as a non-root user. CONTAINER_ENGINE is podman or
+# docker; empty, the first of them whose engine answers.
+IMAGE            ?= eventara
+IMAGE_TAG        ?= $(VERSION)
+CONTAINER_ENGINE ?=
+# More flags for the engine's build (--layers=false keeps podman from
+# storing an intermediate image per step).
+CONTAINER_BUILD_FLAGS ?=
+
+image: web
+	@$(MAKE) --no-print-directory image-noweb
+
+# make image with the dashboard as it is (test/container_test.go runs it
+# beside other tests, which must not see web/dist rewritten).
+image-noweb:
+	@engine="$(CONTAINER_ENGINE)"; \
+	if [ -z "$$engine" ]; then \
+		for e in podman docker; do if $$e info >/dev/null 2>&1; then engine=$$e; break; fi; done; \
+	fi; \
+	if [ -z "$$engine" ]; then \
+		echo "make image: needs podman or docker with a working engine (Debian: apt-get install podman)" >&2; exit 1; \
+	fi; \
+	set -ex; \
+	rm -rf bin/image; mkdir -p bin/image/data; \
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/image/eventara ./cmd/eventara; \
+	$$engine build $(CONTAINER_BUILD_FLAGS) -f Containerfile --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
+		-t $(IMAGE):$(IMAGE_TAG) -t $(IMAGE):latest .
 
 # Node packages of the real-client and browser tests (pinned by lock files).
 test-deps:
@@ -65,4 +96,4 @@ lint:
 	$(GO) vet $(PKGS)
 
 clean:
-	rm -rf bin web/dist/assets web/dist/index.html
+	rm -rf bin web/dist/assets web/dist/index.html web/dist/docs.html

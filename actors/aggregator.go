@@ -409,7 +409,7 @@ func (a *aggregatorActor) endCapture(err error) {
 // longer keeps, and answers the final checkpoints that waited for it.
 func (a *aggregatorActor) write(cp journal.Checkpoint, finals []*finalCheckpoint, self *actor.PID) {
 	j, root, log, sys := a.sys.cfg.Journal, a.sys.root, a.log, a.sys
-	retention := a.sys.cfg.Retention
+	retention, keyWindow := a.sys.cfg.Retention, a.sys.cfg.IdempotencyWindow
 	go func() {
 		err := sys.saveCheckpoint(cp)
 		if err == nil && len(finals) == 0 {
@@ -417,6 +417,11 @@ func (a *aggregatorActor) write(cp journal.Checkpoint, finals []*finalCheckpoint
 				log.Error().Err(perr).Msg("retention prune failed")
 			} else if n > 0 {
 				log.Info().Int("events", n).Msg("retention pruned events")
+			}
+			if n, perr := j.PruneIdempotency(cp.At.Add(-keyWindow)); perr != nil {
+				log.Error().Err(perr).Msg("idempotency key prune failed")
+			} else if n > 0 {
+				log.Debug().Int("keys", n).Msg("idempotency keys pruned")
 			}
 		}
 		for _, f := range finals {

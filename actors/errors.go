@@ -2,6 +2,8 @@ package actors
 
 import (
 	"errors"
+	"strconv"
+	"time"
 
 	"github.com/eventara/eventara/journal"
 )
@@ -31,3 +33,16 @@ type DiskFullError = journal.DiskFullError
 // FailedError refuses every write once the journal has failed (an I/O
 // error); reads go on until a restart.
 type FailedError = journal.FailedError
+
+// KeyReusedError refuses a request whose Idempotency-Key came before with
+// another request (other events, or another endpoint): HTTP 422. Nothing
+// was written.
+type KeyReusedError struct {
+	Key string
+	At  time.Time // when the first request with the key was stored
+}
+
+func (e *KeyReusedError) Error() string {
+	return "Idempotency-Key " + strconv.Quote(e.Key) + " was used at " + e.At.UTC().Format(time.RFC3339) +
+		" with a different request; use a new key for a new request"
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/eventara/eventara/journal"
 	"github.com/eventara/eventara/protocol/event"
 )
 
@@ -244,9 +245,9 @@ type faultyAppender struct {
 	faults *Faults
 }
 
-func (a faultyAppender) Append(recs []event.Record) error {
+func (a faultyAppender) Append(recs []event.Record, keys ...journal.Idempotency) error {
 	a.faults.waitJournal()
-	return a.Appender.Append(recs)
+	return a.Appender.Append(recs, keys...)
 }
 
 func isKind(name string) bool {

@@ -15,7 +15,12 @@ import (
 
 // Appender is what the ingest actor needs of the journal.
 type Appender interface {
-	Append(recs []event.Record) error
+	// Append journals recs, and keys (the Idempotency records of keyed
+	// requests among them) in the same synced write.
+	Append(recs []event.Record, keys ...journal.Idempotency) error
+	// LookupIdempotency returns what the keyed request sent before with
+	// key stored.
+	LookupIdempotency(key string) (journal.Idempotency, bool, error)
 }
 
 // ingestActor owns journal appends. It stamps each event with its ID and
@@ -85,7 +90,9 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 				a.sys.journalErr.Store(errString(m.err))
 			}
 			for _, r := range m.group {
-				r.answer(ingestResult{err: fmt.Errorf("%w: %w", ErrJournal, m.err)})
+				if !m.answered[r] {
+					r.answer(ingestResult{err: fmt.Errorf("%w: %w", ErrJournal, m.err)})
+				}
 			}
 		} else {
 			a.sys.journalErr.Store(errString(nil))
@@ -93,6 +100,9 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 			ctx.Send(a.aggregator, &applyBatch{recs: m.recs, seq: a.sys.backlog.hand(len(m.recs))})
 			i := 0
 			for _, r := range m.group {
+				if m.answered[r] {
+					continue // no record of it in recs
+				}
 				if r.reset {
 					r.answer(ingestResult{})
 					i++
@@ -127,11 +137,23 @@ func (a *ingestActor) startCommit(ctx actor.Context) {
 	// The group is taken off pending only once its records are built, so a
 	// failure in between leaves every request pending (and answered).
 	var recs []event.Record
+	var keys map[string]bool // the group's idempotency keys
 	n, taken := 0, 0
 	for _, r := range a.pending {
 		size := r.size()
 		if n > 0 && n+size > a.maxGroup {
 			break
+		}
+		if r.key != nil {
+			// A retry of a request in this group waits for the next one,
+			// where the journal answers it with the first one's result.
+			if keys[r.key.Key] {
+				break
+			}
+			if keys == nil {
+				keys = map[string]bool{}
+			}
+			keys[r.key.Key] = true
 		}
 		n += size
 		taken++
@@ -161,13 +183,77 @@ func (a *ingestActor) startCommit(ctx actor.Context) {
 	j := a.journal
 	m := a.sys.metrics
 	go func() {
+		recs, idem, answered := settleKeys(j, group, recs)
 		start := time.Now()
-		err := j.Append(recs)
+		err := j.Append(recs, idem...)
 		if err == nil {
 			m.JournalSynced(time.Since(start))
 		}
-		root.Send(self, &commitDone{group: group, recs: recs, err: err})
+		root.Send(self, &commitDone{group: group, recs: recs, answered: answered, err: err})
 	}()
+}
+
+// settleKeys looks up the idempotency keys of group's keyed requests, on
+// the journal writer's goroutine just before the append (groups are
+// written one at a time, so every earlier request with the key is either
+// in the journal or in this group, where startCommit allows one). A key
+// already stored answers its request from the stored result and drops its
+// records; a new one becomes an Idempotency record of the append.
+// recs holds group's records in order. It returns the records to append,
+// their Idempotency records and the requests it answered.
+func settleKeys(j Appender, group []*ingestRequest, recs []event.Record) ([]event.Record, []journal.Idempotency, map[*ingestRequest]bool) {
+	var idem []journal.Idempotency
+	var answered map[*ingestRequest]bool
+	kept := recs[:0:0]
+	i := 0
+	for _, r := range group {
+		mine := recs[i : i+r.size()]
+		i += r.size()
+		if r.key == nil {
+			kept = append(kept, mine...)
+			continue
+		}
+		prior, found, err := j.LookupIdempotency(r.key.Key)
+		switch {
+		case err != nil:
+			r.answer(ingestResult{err: fmt.Errorf("%w: %w", ErrJournal, err)})
+		case found:
+			r.answer(replay(r, prior))
+		default:
+			kept = append(kept, mine...)
+			ids := make([]event.ID, len(mine))
+			for k := range mine {
+				ids[k] = mine[k].Event.ID
+			}
+			idem = append(idem, journal.Idempotency{Key: r.key.Key, Fingerprint: r.key.Fingerprint, At: mine[0].Event.ReceivedAt, IDs: ids})
+			continue
+		}
+		if answered == nil {
+			answered = map[*ingestRequest]bool{}
+		}
+		answered[r] = true
+	}
+	if answered == nil {
+		return recs, idem, nil // every record stays: no copy
+	}
+	return kept, idem, answered
+}
+
+// replay answers r, a retry, from what the first request with its key
+// stored: its events with the stored IDs and receive time.
+func replay(r *ingestRequest, prior journal.Idempotency) ingestResult {
+	if prior.Fingerprint != r.key.Fingerprint || len(prior.IDs) != len(r.events) {
+		return ingestResult{err: &KeyReusedError{Key: r.key.Key, At: prior.At}}
+	}
+	evs := make([]event.Event, len(r.events))
+	for i := range evs {
+		evs[i] = r.events[i]
+		evs[i].ID, evs[i].ReceivedAt = prior.IDs[i], prior.At
+		if evs[i].Timestamp.IsZero() {
+			evs[i].Timestamp = prior.At
+		}
+	}
+	return ingestResult{events: evs, replayed: true}
 }
 
 // nextID returns an ID greater than every ID journaled before, even when the

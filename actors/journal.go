@@ -19,8 +19,10 @@ type Journal interface {
 	Replay(after event.ID, fn func(*event.Record) error) error
 	LoadCheckpoint() (cp journal.Checkpoint, ok bool, err error)
 	SaveCheckpoint(journal.Checkpoint) error
-	// Prune drops events received before the retention start.
+	// Prune drops events received before the retention start;
+	// PruneIdempotency forgets idempotency keys stored before `before`.
 	Prune(before time.Time) (int, error)
+	PruneIdempotency(before time.Time) (int, error)
 
 	Get(id event.ID) (event.Event, error)
 	List(page, size int, since time.Time) ([]event.Event, bool, error)

@@ -22,6 +22,7 @@ import (
 type ingestRequest struct {
 	events []event.Event
 	reset  bool
+	key    *IngestKey // set for a request sent with an Idempotency-Key
 	reply  chan ingestResult
 	// adm and cost are what System.Ingest admitted; answered makes the
 	// first answer the only one (an abandoning supervisor and a failing
@@ -55,16 +56,21 @@ func (m *ingestRequest) answer(res ingestResult) {
 // ingestResult answers an ingestRequest: the events as stamped and journaled,
 // or the error that kept them out.
 type ingestResult struct {
-	events []event.Event
-	err    error
+	events   []event.Event
+	replayed bool // answered from an earlier request with the same key
+	err      error
 }
 
 // commitDone tells the ingest actor that the group it handed to the journal
 // writer is durable (err nil) or failed. redelivered marks the copy a
 // supervisor sent again after the ingest actor failed on the original.
 type commitDone struct {
-	group       []*ingestRequest
-	recs        []event.Record
+	group []*ingestRequest
+	recs  []event.Record
+	// answered marks the keyed requests of group answered by the journal
+	// writer (replayed, or refused for a key reused with another request):
+	// none of their records is in recs.
+	answered    map[*ingestRequest]bool
 	err         error
 	redelivered bool
 }

@@ -40,6 +40,9 @@ type Config struct {
 	MaxPendingEvents int
 	// MaxGroupEvents bounds one group commit. Zero means 50,000.
 	MaxGroupEvents int
+	// IdempotencyWindow is how long an Idempotency-Key is remembered
+	// (IngestKeyed). Zero means 24 hours.
+	IdempotencyWindow time.Duration
 	// Sessions configures STOMP client sessions.
 	Sessions SessionConfig
 	// Metrics receives the service's figures. Nil records nothing.
@@ -74,6 +77,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxGroupEvents <= 0 {
 		c.MaxGroupEvents = 50_000
+	}
+	if c.IdempotencyWindow <= 0 {
+		c.IdempotencyWindow = 24 * time.Hour
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -220,15 +226,40 @@ func (s *System) now() time.Time { return s.cfg.Now() }
 // Ingest journals events and returns them as stamped (ID, ReceivedAt,
 // Timestamp). A nil error means every event is durable and will be counted.
 func (s *System) Ingest(ctx context.Context, events []event.Event) ([]event.Event, error) {
+	evs, _, err := s.ingestEvents(ctx, events, nil)
+	return evs, err
+}
+
+// IngestKey is the Idempotency-Key a request came with and the fingerprint
+// of the request (a hash of what it asked for, so a key reused for another
+// request is told apart from a retry).
+type IngestKey struct {
+	Key         string
+	Fingerprint [32]byte
+}
+
+// IngestKeyed is Ingest for a request sent with an Idempotency-Key: the
+// first request with the key stores its events and the key in the same
+// synced write; a retry within IdempotencyWindow (after a timeout, a lost
+// answer, or while the first is still in flight, which it waits for) gets
+// the first one's events back, with their IDs, and replayed true, and
+// stores nothing. The same key with another fingerprint is refused with a
+// *KeyReusedError. A first request that failed stored nothing and leaves
+// the key unused.
+func (s *System) IngestKeyed(ctx context.Context, events []event.Event, key IngestKey) (stamped []event.Event, replayed bool, err error) {
+	return s.ingestEvents(ctx, events, &key)
+}
+
+func (s *System) ingestEvents(ctx context.Context, events []event.Event, key *IngestKey) ([]event.Event, bool, error) {
 	if err := s.journalRefuses(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	start := time.Now()
-	res, err := s.request(ctx, &ingestRequest{events: events, reply: make(chan ingestResult, 1)})
-	if err == nil {
+	res, err := s.request(ctx, &ingestRequest{events: events, key: key, reply: make(chan ingestResult, 1)})
+	if err == nil && !res.replayed {
 		s.metrics.Ingested(len(res.events), time.Since(start))
 	}
-	return res.events, err
+	return res.events, res.replayed, err
 }
 
 // Reset journals a reset of the metrics; once it returns nil the totals and

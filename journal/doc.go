@@ -10,6 +10,8 @@
 //	't' + uvarint(len(type)) + type + id       → receivedAt (8-byte seconds + 4-byte nanoseconds, big-endian)
 //	'c' + seq (8 bytes, big-endian)            → checkpoint (version, UpTo, At, State, CRC-32C)
 //	'p'                                        → the Probe scratch key
+//	'i' + SHA-256(idempotency key)             → Idempotency (version, At, request fingerprint, event IDs)
+//	'j' + At (12 bytes) + SHA-256(key)         → nothing: the time index PruneIdempotency scans
 //	's' + seq (8 bytes, big-endian)            → a state log record (rules and alerts, statelog.go)
 //	'S'                                        → the state log's compacted snapshot
 //

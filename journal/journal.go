@@ -233,7 +233,10 @@ func (j *Journal) admit() error {
 //
 // Below the free-space floor it returns a *DiskFullError (ErrDiskFull),
 // after the journal failed a *FailedError (ErrFailed), and writes nothing.
-func (j *Journal) Append(recs []event.Record) error {
+//
+// keys are the Idempotency records of keyed requests among recs, written
+// in the same batch.
+func (j *Journal) Append(recs []event.Record, keys ...Idempotency) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -270,6 +273,11 @@ func (j *Journal) Append(recs []event.Record) error {
 		}
 		if r.Kind == event.KindEvent {
 			ix.add(r.Event.Type, r.Event.ID, r.Event.ReceivedAt)
+		}
+	}
+	for i := range keys {
+		if err := setIdempotency(b, &keys[i]); err != nil {
+			return fmt.Errorf("append journal records: %w", err)
 		}
 	}
 	ix.sort()

@@ -12,7 +12,11 @@ const (
 	prefixRecord     = 'e'
 	prefixType       = 't'
 	prefixCheckpoint = 'c'
-	keyProbe         = 'p'
+	// prefixIdempotency + SHA-256(key) → Idempotency; prefixIdempotencyTime
+	// + At + SHA-256(key) → nothing, the index PruneIdempotency scans.
+	prefixIdempotency     = 'i'
+	prefixIdempotencyTime = 'j'
+	keyProbe              = 'p'
 )
 
 var (

@@ -62,7 +62,7 @@ func New() *Metrics {
 			Name: "eventara_actor_restarts_total", Help: "Actor restarts decided by their supervisor, by actor kind."}, []string{"kind"}),
 	}
 	// The codes ingestion answers with appear at 0 before the first one.
-	for _, code := range []string{"400", "401", "413", "415", "429", "503", "504"} {
+	for _, code := range []string{"400", "401", "413", "415", "422", "429", "503", "504"} {
 		m.ingestRefused.WithLabelValues(code)
 	}
 	m.reg.MustRegister(m.eventsIngested, m.ingestRefused, m.ingestLatency, m.journalSync, m.tickBuild, m.messagesSent, m.slowClients, m.restarts,

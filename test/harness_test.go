@@ -92,7 +92,13 @@ func startServerWith(t testing.TB, scheme string, client *http.Client, args ...s
 // start (re)starts the process on a new free port, same data directory.
 func (s *server) start() {
 	s.t.Helper()
-	s.addr = freePort(s.t)
+	s.startAt(freePort(s.t))
+}
+
+// startAt (re)starts the process listening on addr, same data directory.
+func (s *server) startAt(addr string) {
+	s.t.Helper()
+	s.addr = addr
 	args := append([]string{"--addr", s.addr, "--data-dir", s.dataDir, "--log-level", "info"}, s.args...)
 	s.cmd = exec.Command(testutil.Binary(), args...)
 	s.logs = &syncBuffer{}
@@ -159,6 +165,17 @@ func (s *server) restart() {
 		s.t.Fatalf("stop: %v\n%s", err, s.logs)
 	}
 	s.start()
+}
+
+// restartSameAddr stops the process cleanly and starts it again on the
+// same address and data, as a service manager restarts it: clients see
+// their connections drop and the same URL answer again.
+func (s *server) restartSameAddr() {
+	s.t.Helper()
+	if err := s.stop(); err != nil {
+		s.t.Fatalf("stop: %v\n%s", err, s.logs)
+	}
+	s.startAt(s.addr)
 }
 
 // do sends a request and returns the status and the body.

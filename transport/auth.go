@@ -221,14 +221,14 @@ type access struct {
 }
 
 // requiredAccess maps a request to the role it needs. Health stays open
-// for load balancers; CORS preflights and the dashboard's static files
-// carry no data.
+// for load balancers; CORS preflights, the OpenAPI document, /docs and the
+// dashboard's static files carry no data.
 func requiredAccess(r *http.Request, pushPrefix string) access {
 	p := r.URL.Path
 	switch {
 	case r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "":
 		return access{open: true}
-	case p == "/api/v1/events/health":
+	case p == "/api/v1/events/health", p == openAPIPath:
 		return access{open: true}
 	case (p == "/api/v1/events" || p == "/api/v1/events/batch") && r.Method == http.MethodPost:
 		return access{role: RoleIngest}

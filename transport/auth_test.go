@@ -73,6 +73,8 @@ func TestRequiredAccess(t *testing.T) {
 		want         access
 	}{
 		{"GET", "/api/v1/events/health", access{open: true}},
+		{"GET", "/api/v1/openapi.json", access{open: true}},
+		{"GET", "/docs", access{open: true}},
 		{"POST", "/api/v1/events", access{role: RoleIngest}},
 		{"POST", "/api/v1/events/batch", access{role: RoleIngest}},
 		{"GET", "/api/v1/events", access{role: RoleRead}},

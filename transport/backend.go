@@ -20,6 +20,10 @@ type System interface {
 	// errors match actors.ErrOverloaded, ErrStopped, ErrOutcomeUnknown,
 	// *actors.DiskFullError or *actors.FailedError.
 	Ingest(ctx context.Context, events []event.Event) ([]event.Event, error)
+	// IngestKeyed is Ingest for a request sent with an Idempotency-Key: a
+	// retry gets the first request's events back (replayed) and stores
+	// nothing; the key with another request is an *actors.KeyReusedError.
+	IngestKeyed(ctx context.Context, events []event.Event, key actors.IngestKey) (stamped []event.Event, replayed bool, err error)
 	// Reset journals a reset of the metrics.
 	Reset(ctx context.Context) error
 	// WaitLatest returns the newest snapshot, waiting for the first.

@@ -96,7 +96,7 @@ func (a *eventsAPI) post(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid event", ferrs)
 		return
 	}
-	stamped, ok := a.ingest(w, r, []event.Event{ev})
+	stamped, ok := a.ingest(w, r, []event.Event{ev}, body)
 	if !ok {
 		return
 	}
@@ -137,7 +137,7 @@ func (a *eventsAPI) postBatch(w http.ResponseWriter, r *http.Request) {
 		}{errorBody{Status: "error", Message: "no valid event in batch"}, res.Rejected})
 		return
 	}
-	stamped, ok := a.ingest(w, r, valid)
+	stamped, ok := a.ingest(w, r, valid, body)
 	if !ok {
 		return
 	}
@@ -150,15 +150,36 @@ func (a *eventsAPI) postBatch(w http.ResponseWriter, r *http.Request) {
 }
 
 // ingest hands events to the ingest actor and waits until they are durable.
-func (a *eventsAPI) ingest(w http.ResponseWriter, r *http.Request, evs []event.Event) ([]event.Event, bool) {
+// body is the request's, for the fingerprint of an Idempotency-Key; a
+// retry answered from the first request says so in Idempotent-Replayed.
+func (a *eventsAPI) ingest(w http.ResponseWriter, r *http.Request, evs []event.Event, body []byte) ([]event.Event, bool) {
+	key, kerrs := ingestKey(r, body)
+	if kerrs != nil {
+		writeError(w, http.StatusBadRequest, "invalid Idempotency-Key header", kerrs)
+		return nil, false
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), ingestTimeout)
 	defer cancel()
-	stamped, err := a.sys.Ingest(ctx, evs)
+	var stamped []event.Event
+	var replayed bool
+	var err error
+	if key != nil {
+		stamped, replayed, err = a.sys.IngestKeyed(ctx, evs, *key)
+	} else {
+		stamped, err = a.sys.Ingest(ctx, evs)
+	}
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
 	if err != nil {
 		w.Header().Set("Retry-After", "1")
 		var full *actors.DiskFullError
 		var failed *actors.FailedError
+		var reused *actors.KeyReusedError
 		switch {
+		case errors.As(err, &reused):
+			w.Header().Del("Retry-After")
+			writeError(w, http.StatusUnprocessableEntity, reused.Error(), map[string]string{"Idempotency-Key": "used before with a different request"})
 		case errors.As(err, &full):
 			// Space comes back only when someone frees it: a client that
 			// retries every second gains nothing.

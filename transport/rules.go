@@ -25,25 +25,27 @@ type rulesAPI struct {
 	sys System
 }
 
-// mountRules mounts the rules and alerts endpoints.
-func mountRules(mux *http.ServeMux, sys System) {
+// rulesRoutes are the rules and alerts endpoints.
+func rulesRoutes(sys System) []route {
 	a := &rulesAPI{sys: sys}
-	mux.Handle("/api/v1/rules", methods{http.MethodGet: a.list, http.MethodPost: a.create})
-	mux.Handle("/api/v1/rules/active", methods{http.MethodGet: a.active})
-	mux.Handle("/api/v1/rules/statistics", methods{http.MethodGet: a.statistics})
-	mux.Handle("/api/v1/rules/search", methods{http.MethodGet: a.search})
-	mux.Handle("/api/v1/rules/top-triggered", methods{http.MethodGet: a.topTriggered})
-	mux.Handle("/api/v1/rules/test", methods{http.MethodPost: a.test})
-	mux.Handle("/api/v1/rules/test/{id}", methods{http.MethodPost: a.testStored})
-	mux.Handle("/api/v1/rules/type/{type}", methods{http.MethodGet: a.byType})
-	mux.Handle("/api/v1/rules/status/{status}", methods{http.MethodGet: a.byStatus})
-	mux.Handle("/api/v1/rules/{id}", methods{http.MethodGet: a.get, http.MethodPut: a.update, http.MethodDelete: a.delete})
-	mux.Handle("/api/v1/rules/{id}/{action}", methods{http.MethodPost: a.action})
 	al := &alertsAPI{sys: sys}
-	mux.Handle("/api/v1/alerts", methods{http.MethodGet: al.list})
-	mux.Handle("/api/v1/alerts/statistics", methods{http.MethodGet: al.statistics})
-	mux.Handle("/api/v1/alerts/{id}", methods{http.MethodGet: al.get})
-	mux.Handle("/api/v1/alerts/{id}/{action}", methods{http.MethodPost: al.action})
+	return []route{
+		{"/api/v1/rules", methods{http.MethodGet: a.list, http.MethodPost: a.create}},
+		{"/api/v1/rules/active", methods{http.MethodGet: a.active}},
+		{"/api/v1/rules/statistics", methods{http.MethodGet: a.statistics}},
+		{"/api/v1/rules/search", methods{http.MethodGet: a.search}},
+		{"/api/v1/rules/top-triggered", methods{http.MethodGet: a.topTriggered}},
+		{"/api/v1/rules/test", methods{http.MethodPost: a.test}},
+		{"/api/v1/rules/test/{id}", methods{http.MethodPost: a.testStored}},
+		{"/api/v1/rules/type/{type}", methods{http.MethodGet: a.byType}},
+		{"/api/v1/rules/status/{status}", methods{http.MethodGet: a.byStatus}},
+		{"/api/v1/rules/{id}", methods{http.MethodGet: a.get, http.MethodPut: a.update, http.MethodDelete: a.delete}},
+		{"/api/v1/rules/{id}/{action}", methods{http.MethodPost: a.action}},
+		{"/api/v1/alerts", methods{http.MethodGet: al.list}},
+		{"/api/v1/alerts/statistics", methods{http.MethodGet: al.statistics}},
+		{"/api/v1/alerts/{id}", methods{http.MethodGet: al.get}},
+		{"/api/v1/alerts/{id}/{action}", methods{http.MethodPost: al.action}},
+	}
 }
 
 // writeChangeError answers a failed rule or alert change.

@@ -17,6 +17,9 @@ type Config struct {
 	Push http.Handler
 	// Dashboard serves / (the web dashboard).
 	Dashboard http.Handler
+	// Docs serves /docs, the API documentation page rendered from
+	// GET /api/v1/openapi.json (its scripts are the dashboard's files).
+	Docs http.Handler
 	// TestServices, when set, serves the SockJS conformance suite's services
 	// (/echo, /close, /disabled_websocket_echo, /cookie_needed_echo).
 	TestServices http.Handler
@@ -51,20 +54,18 @@ const pushPrefix = "/ws"
 // /api/v1, live push under /ws, and the dashboard at /.
 func NewHandler(sys System, cfg Config) http.Handler {
 	mux := http.NewServeMux()
-	ev := &eventsAPI{sys: sys, build: cfg.Build}
-	mux.Handle("/api/v1/events", methods{http.MethodPost: ev.post, http.MethodGet: ev.list})
-	mux.Handle("/api/v1/events/batch", methods{http.MethodPost: ev.postBatch})
-	mux.Handle("/api/v1/events/health", methods{http.MethodGet: ev.health})
-	mux.Handle("/api/v1/events/type/{eventType}", methods{http.MethodGet: ev.listByType})
-	mux.Handle("/api/v1/events/{eventId}", methods{http.MethodGet: ev.get})
-	m := &metricsAPI{sys: sys}
-	mux.Handle("/api/v1/metrics", methods{http.MethodGet: m.get})
-	mux.Handle("/api/v1/metrics/reset", methods{http.MethodPost: m.reset})
-	mountRules(mux, sys)
-	mountOps(mux, sys, cfg.Ops)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	for _, rt := range apiRoutes(sys, cfg) {
+		mux.Handle(rt.pattern, rt.methods)
+	}
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path, nil)
-	})
+	}
+	mux.HandleFunc("/api/", notFound)
+	mux.HandleFunc("/debug/", notFound)
+	if cfg.Docs != nil {
+		mux.Handle("/docs", cfg.Docs)
+		mux.HandleFunc("/docs/", docsSlash)
+	}
 	if cfg.Dashboard != nil {
 		mux.Handle("/", cfg.Dashboard)
 	}
@@ -100,6 +101,20 @@ func guard(cfg Config, h http.Handler) http.Handler {
 		h = limitConns(cfg.Conns, h)
 	}
 	return h
+}
+
+// docsSlash sends /docs/… to /docs, whose URLs are relative to it. The
+// Location stays relative (http.Redirect would make it absolute), so that
+// behind a reverse proxy's path prefix it stays under the prefix.
+func docsSlash(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; allowed: GET, HEAD", nil)
+		return
+	}
+	up := strings.Repeat("../", strings.Count(strings.TrimPrefix(r.URL.Path, "/docs/"), "/"))
+	w.Header().Set("Location", "../"+up+"docs")
+	w.WriteHeader(http.StatusMovedPermanently)
 }
 
 type prefixRoute struct {

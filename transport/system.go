@@ -16,21 +16,21 @@ type OpsConfig struct {
 	FaultInjection bool
 }
 
-// mountOps mounts GET /api/v1/system/actors, /metrics and /debug/faults.
-func mountOps(mux *http.ServeMux, sys System, cfg OpsConfig) {
-	mux.Handle("/api/v1/system/actors", methods{http.MethodGet: func(w http.ResponseWriter, _ *http.Request) {
+// opsRoutes returns GET /api/v1/system/actors, GET /metrics when a
+// Prometheus handler is set, and /debug/faults with fault injection on.
+// Without it, /debug/faults answers 404 like every unknown /debug path.
+func opsRoutes(sys System, cfg OpsConfig) []route {
+	routes := []route{{"/api/v1/system/actors", methods{http.MethodGet: func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, systemActors{Root: sys.ActorTree(), Supervision: supervisionView(sys.SupervisionEvents())})
-	}})
+	}}}}
 	if cfg.Metrics != nil {
-		mux.Handle("/metrics", methods{http.MethodGet: cfg.Metrics.ServeHTTP})
+		routes = append(routes, route{"/metrics", methods{http.MethodGet: cfg.Metrics.ServeHTTP}})
 	}
 	if cfg.FaultInjection {
 		f := &faultsAPI{faults: sys.Faults()}
-		mux.Handle("/debug/faults", methods{http.MethodPost: f.post, http.MethodGet: f.list, http.MethodDelete: f.clear})
+		routes = append(routes, route{"/debug/faults", methods{http.MethodPost: f.post, http.MethodGet: f.list, http.MethodDelete: f.clear}})
 	}
-	mux.HandleFunc("/debug/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path, nil)
-	})
+	return routes
 }
 
 // systemActors is GET /api/v1/system/actors: the live supervision tree and

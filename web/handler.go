@@ -36,19 +36,13 @@ func Handler() http.Handler {
 }
 
 func newHandler(files fs.FS) http.Handler {
-	index, err := fs.ReadFile(files, "index.html")
+	serveIndex, err := htmlPage(files, "index.html", nil)
 	if err != nil {
 		return notBuilt()
 	}
-	// An ETag from the content lets "no-cache" revalidation answer 304.
-	sum := sha256.Sum256(index)
-	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
-	serveIndex := func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Cache-Control", cacheRevalidate)
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("ETag", etag)
-		http.ServeContent(w, r, "index.html", time.Time{}, bytes.NewReader(index))
+	serveDocs, err := htmlPage(files, docsPage, docsHeaders)
+	if err != nil {
+		serveDocs = docsNotBuilt
 	}
 	fileServer := http.FileServerFS(files)
 
@@ -61,6 +55,10 @@ func newHandler(files fs.FS) http.Handler {
 		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
 		if name == "" || name == "index.html" {
 			serveIndex(w, r)
+			return
+		}
+		if name == docsPage { // as Docs serves it, under its policy
+			serveDocs(w, r)
 			return
 		}
 		if st, err := fs.Stat(files, name); err == nil && !st.IsDir() {
@@ -82,6 +80,28 @@ func newHandler(files fs.FS) http.Handler {
 		}
 		serveIndex(w, r)
 	})
+}
+
+// htmlPage returns a handler of the page name of files: revalidated on
+// every load ("no-cache") by an ETag from its content, so that a new build
+// shows at once; headers, when set, adds its own response headers.
+func htmlPage(files fs.FS, name string, headers func(http.Header)) (http.HandlerFunc, error) {
+	b, err := fs.ReadFile(files, name)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", cacheRevalidate)
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("ETag", etag)
+		if headers != nil {
+			headers(h)
+		}
+		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+	}, nil
 }
 
 // spaRoute reports whether a path that names no file should get index.html:

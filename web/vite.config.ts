@@ -13,7 +13,13 @@ export default defineConfig({
     emptyOutDir: true,
     assetsDir: 'assets',
     sourcemap: false,
-    chunkSizeWarningLimit: 400,
+    // Swagger UI (docs.html) is one ~1.6 MB script of its own; the
+    // dashboard's stays under this.
+    chunkSizeWarningLimit: 1700,
+    rolldownOptions: {
+      // Two pages: the dashboard, and the API docs served at /docs.
+      input: { dashboard: 'index.html', docs: 'docs.html' },
+    },
   },
   server: {
     // `npm run dev` proxies the API and the SockJS endpoint to a running binary.

@@ -17,6 +17,7 @@ type config struct {
 	LogLevel           string
 	LogFormat          string
 	Retention          time.Duration
+	IdempotencyWindow  time.Duration
 	CheckpointInterval time.Duration
 	ShutdownTimeout    time.Duration
 	SockJSTestServices bool
@@ -70,6 +71,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	str(&c.LogFormat, "log-format", "json", "log format: json or console")
 	dur(&c.Retention, "retention", 7*24*time.Hour, "how long events stay queryable")
+	dur(&c.IdempotencyWindow, "idempotency-window", 24*time.Hour, "how long an ingest request's Idempotency-Key is remembered: a retry with it within this time is answered from the first request and stores nothing")
 	dur(&c.CheckpointInterval, "checkpoint-interval", 30*time.Second, "how often metrics state is checkpointed")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long a graceful shutdown may take")
 	boolean(&c.SockJSTestServices, "sockjs-test-services", false, "mount the SockJS conformance suite's services (/echo, /close, ...) at the root")
@@ -108,6 +110,9 @@ func (c *config) validate() error {
 	case "json", "console":
 	default:
 		return fmt.Errorf("--log-format must be json or console, not %q", c.LogFormat)
+	}
+	if c.IdempotencyWindow <= 0 {
+		return fmt.Errorf("--idempotency-window must be positive")
 	}
 	if c.Retention <= 0 {
 		return fmt.Errorf("--retention must be positive")

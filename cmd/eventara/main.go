@@ -105,6 +105,7 @@ func serve(cfg *config, log zerolog.Logger) error {
 		Log:                log.With().Str("component", "actors").Logger(),
 		Journal:            j,
 		Retention:          cfg.Retention,
+		IdempotencyWindow:  cfg.IdempotencyWindow,
 		CheckpointInterval: cfg.CheckpointInterval,
 		Sessions:           sec.sessionConfig(actors.SessionConfig{ServerName: "Eventara/" + version}),
 	})))
@@ -113,7 +114,7 @@ func serve(cfg *config, log zerolog.Logger) error {
 	}
 	pushLog := log.With().Str("component", "push").Logger()
 	push := sockjs.NewHandler(cfg.Queues.pushConfig(sec.pushConfig(sockjs.Config{Prefix: "/ws", Log: pushLog})), sys.Sessions())
-	tcfg := sec.transportConfig(ops.transportConfig(sys, transport.Config{Log: log, Push: push, Dashboard: web.Handler(), Build: build}))
+	tcfg := sec.transportConfig(ops.transportConfig(sys, transport.Config{Log: log, Push: push, Dashboard: web.Handler(), Docs: web.Docs(), Build: build}))
 	if cfg.SockJSTestServices {
 		tcfg.TestServices = sockjs.TestServices(sockjs.Config{Log: pushLog})
 	}

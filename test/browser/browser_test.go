@@ -1,6 +1,7 @@
-// Package browser runs the dashboard's browser tests (dashboard.test.mjs,
-// node's test runner driving Debian's chromium through playwright-core)
-// from `go test`, so `make test` runs them with everything else.
+// Package browser runs the browser tests of the dashboard
+// (dashboard.test.mjs) and the API docs page (docs.test.mjs), node's test
+// runner driving Debian's chromium through playwright-core, from `go test`,
+// so `make test` runs them with everything else.
 //
 // They need the real binary with the dashboard built in, so they follow the
 // black-box rule (internal/testutil, tools.go): they run when EVENTARA_BIN
@@ -23,7 +24,15 @@ func TestMain(m *testing.M) {
 	testutil.BlackBoxMain(m, "test/browser")
 }
 
-func TestDashboardInChromium(t *testing.T) {
+func TestDashboardInChromium(t *testing.T) { runInChromium(t, "dashboard.test.mjs") }
+
+// TestAPIDocsInChromium: /docs renders the OpenAPI document with every
+// path, under its Content-Security-Policy, with no request leaving the
+// server; try it out works, also behind a path prefix.
+func TestAPIDocsInChromium(t *testing.T) { runInChromium(t, "docs.test.mjs") }
+
+// runInChromium runs one node test file against the binary in chromium.
+func runInChromium(t *testing.T, file string) {
 	testutil.RequireNode(t)
 	testutil.RequireNodeModules(t, ".", "test/browser", "playwright-core")
 	chromium := os.Getenv("CHROMIUM_PATH")
@@ -34,10 +43,10 @@ func TestDashboardInChromium(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "--test-reporter=spec", "dashboard.test.mjs")
+	cmd := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "--test-reporter=spec", file)
 	cmd.Env = append(os.Environ(), "EVENTARA_BIN="+testutil.Binary(), "CHROMIUM_PATH="+chromium)
 	out, err := cmd.CombinedOutput()
-	t.Logf("node --test dashboard.test.mjs:\n%s", out)
+	t.Logf("node --test %s:\n%s", file, out)
 	if err != nil {
 		t.Fatalf("browser tests failed: %v", err)
 	}

@@ -60,6 +60,7 @@ export function App() {
           <span className="logo" aria-hidden="true">◆</span> Eventara
         </h1>
         <div className="header-right">
+          <a className="docs-link small" href="docs" data-testid="docs-link" title="The REST API, rendered from its OpenAPI document">API docs</a>
           {m && <span className="muted small" data-testid="last-updated">updated {formatClock(m.summary.lastUpdated)}</span>}
           <ConnectionBadge state={connectionState} error={error} onRetry={reconnect} />
         </div>
