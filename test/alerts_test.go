@@ -190,9 +190,13 @@ func TestAlertRuleLifecycle(t *testing.T) {
 	if firing["id"] != alertID || firing["triggeredAt"] == nil || firing["severity"] != "CRITICAL" || firing["ruleName"] != "Checkout errors" {
 		t.Fatalf("firing alert: %v", firing)
 	}
-	code, acked := postJSON(t, s.url("/api/v1/alerts/"+alertID+"/acknowledge"), `{"acknowledgedBy":"ann","acknowledgmentNotes":"looking"}`)
-	if code != http.StatusOK || acked["acknowledgedBy"] != "ann" || acked["acknowledgedAt"] == nil || acked["status"] != "FIRING" {
-		t.Fatalf("acknowledge: %d %v", code, acked)
+	// Answers with a real alert, judged by the OpenAPI document.
+	c := loadContract(t, s, nil)
+	c.do(t, call{method: http.MethodGet, path: "/api/v1/alerts/" + alertID, status: http.StatusOK})
+	acked := c.do(t, call{method: http.MethodPost, path: "/api/v1/alerts/" + alertID + "/acknowledge",
+		body: []byte(`{"acknowledgedBy":"ann","acknowledgmentNotes":"looking"}`), status: http.StatusOK}).json(t)
+	if acked["acknowledgedBy"] != "ann" || acked["acknowledgedAt"] == nil || acked["status"] != "FIRING" {
+		t.Fatalf("acknowledge: %v", acked)
 	}
 	if code, body := postJSON(t, s.url("/api/v1/alerts/"+alertID+"/acknowledge"), `{"acknowledgedBy":"bob"}`); code != http.StatusConflict {
 		t.Fatalf("second acknowledge: %d %v", code, body)
@@ -209,9 +213,11 @@ func TestAlertRuleLifecycle(t *testing.T) {
 		}
 		return nil
 	})
-	if code, st := getJSON(t, s.url("/api/v1/alerts/statistics")); code != http.StatusOK || st["resolvedAlerts"] != 1.0 || st["resolvedAuto"] != 1.0 {
-		t.Fatalf("alert statistics: %d %v", code, st)
+	if st := c.do(t, call{method: http.MethodGet, path: "/api/v1/alerts/statistics", status: http.StatusOK}).json(t); st["resolvedAlerts"] != 1.0 || st["resolvedAuto"] != 1.0 {
+		t.Fatalf("alert statistics: %v", st)
 	}
+	c.do(t, call{method: http.MethodGet, path: "/api/v1/alerts?status=resolved&ruleId=" + id, status: http.StatusOK})
+	c.do(t, call{method: http.MethodPost, path: "/api/v1/alerts/" + alertID + "/resolve", body: []byte(`{"resolvedBy":"bob"}`), status: http.StatusConflict})
 	if code, r := getJSON(t, s.url("/api/v1/rules/"+id)); code != http.StatusOK || r["triggerCount"] != 1.0 || r["lastTriggeredAt"] == nil {
 		t.Fatalf("rule after its alert: %d %v", code, r)
 	}

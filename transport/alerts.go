@@ -151,13 +151,9 @@ type handledBody struct {
 	ResolutionType      string  `json:"resolutionType"`
 }
 
-// action is POST /api/v1/alerts/{id}/acknowledge and /resolve.
-func (a *alertsAPI) action(w http.ResponseWriter, r *http.Request) {
-	id, action := r.PathValue("id"), r.PathValue("action")
-	if action != "acknowledge" && action != "resolve" {
-		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path+" (POST …/acknowledge or …/resolve)", nil)
-		return
-	}
+// handle is POST /api/v1/alerts/{id}/acknowledge and /resolve (action).
+func (a *alertsAPI) handle(w http.ResponseWriter, r *http.Request, action string) {
+	id := r.PathValue("id")
 	body, ok := readBody(w, r, maxAlertBody)
 	if !ok {
 		return

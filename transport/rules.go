@@ -44,7 +44,8 @@ func rulesRoutes(sys System) []route {
 		{"/api/v1/alerts", methods{http.MethodGet: al.list}},
 		{"/api/v1/alerts/statistics", methods{http.MethodGet: al.statistics}},
 		{"/api/v1/alerts/{id}", methods{http.MethodGet: al.get}},
-		{"/api/v1/alerts/{id}/{action}", methods{http.MethodPost: al.action}},
+		{"/api/v1/alerts/{id}/acknowledge", methods{http.MethodPost: func(w http.ResponseWriter, r *http.Request) { al.handle(w, r, "acknowledge") }}},
+		{"/api/v1/alerts/{id}/resolve", methods{http.MethodPost: func(w http.ResponseWriter, r *http.Request) { al.handle(w, r, "resolve") }}},
 	}
 }
 
