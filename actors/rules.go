@@ -69,6 +69,9 @@ type rulesActor struct {
 	logSeq       uint64
 	sinceCompact int
 	first        *rulesLoaded // the state Start loaded, for the first incarnation
+	// retired is set by Restarting: this incarnation changes nothing more
+	// (see retiredReceive).
+	retired bool
 }
 
 // ruleChild is the rules actor's view of one rule actor.
@@ -125,9 +128,15 @@ func loadRules(j Journal, cfg rulestore.Config, log zerolog.Logger) (*rulesLoade
 }
 
 func (a *rulesActor) Receive(ctx actor.Context) {
+	if a.retired {
+		a.retiredReceive(ctx)
+		return
+	}
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.started(ctx)
+	case *actor.Restarting:
+		a.retired = true
 	case *actor.Stopping:
 		a.compact()
 	case *rulesTick:
@@ -138,12 +147,38 @@ func (a *rulesActor) Receive(ctx actor.Context) {
 	case *ruleCommand:
 		a.command(ctx, m)
 	case *actor.Terminated:
+		// By pointer, not Equal: after a restart of this actor its new rule
+		// actors have the names (and so the ids) of the stopped ones,
+		// whose Terminated may still come; the PID value is the one
+		// SpawnNamed returned for each.
 		for id, c := range a.children {
-			if c.pid.Equal(m.Who) {
+			if c.pid == m.Who {
 				delete(a.children, id)
+				a.al.mu.Lock()
+				delete(a.al.cells, id)
+				a.al.mu.Unlock()
 				a.log.Error().Str("rule", id).Msg("rule actor stopped after repeated failures: the rule is not evaluated until it is changed or enabled again")
 			}
 		}
+	}
+}
+
+// retiredReceive handles what reaches an incarnation after its Restarting:
+// protoactor waits for the stopped rule actors before it starts the next
+// incarnation, and messages still come here meanwhile. The next
+// incarnation reloads the store from the journal, so nothing may be
+// journaled here: commands are answered as abandoned (ErrRestarting,
+// nothing changed), a tick frees its place, records are dropped (the
+// rule actors that sent them are stopped). Guarded by
+// TestRulesActorRestartRebuildsFromTheJournal.
+func (a *rulesActor) retiredReceive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *rulesTick:
+		a.al.tick.queued.release()
+	case *ruleRecords:
+		m.cell.busy.release()
+	case abandoner:
+		m.abandon(a.sys, ctx.Self())
 	}
 }
 

@@ -154,11 +154,18 @@ func untilAlert(t *testing.T, sys *System, clock *fakeClock, ruleID, what string
 		}
 		tickAt(t, sys, clock, clock.Now().Add(5*time.Second))
 		now := clock.Now().UnixNano()
-		testutil.Eventually(t, "the rule to settle the tick", func() bool {
+		testutil.WaitFor(t, testutil.Patience, "the rule to settle the tick", func() error {
 			sys.alerting.mu.RLock()
 			c := sys.alerting.cells[ruleID]
 			sys.alerting.mu.RUnlock()
-			return c != nil && c.evaluated.Load() >= now
+			if c == nil {
+				return errors.New("no rule actor")
+			}
+			if ev := c.evaluated.Load(); ev < now {
+				return fmt.Errorf("evaluated %s, the tick %s, records waiting %v, ticks waiting %v",
+					time.Unix(0, ev).UTC().Format(time.TimeOnly), clock.Now().Format(time.TimeOnly), c.busy.busy.Load(), sys.alerting.tick.queued.busy.Load())
+			}
+			return nil
 		})
 		var found *rules.Alert
 		if as := ruleAlerts(sys, ruleID); len(as) > 0 {
@@ -401,4 +408,77 @@ func TestRuleAPIErrors(t *testing.T) {
 	if _, err := sys.Alert(firing.ID); err != nil {
 		t.Fatalf("the alert of a deleted rule is kept: %v", err)
 	}
+}
+
+// TestRulesActorRestartRebuildsFromTheJournal: the rules actor panics; its
+// next incarnation rebuilds the same rules and alerts from the state log
+// and evaluates again.
+func TestRulesActorRestartRebuildsFromTheJournal(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{now: ruleT0}
+	sys, _ := clockSystem(t, t.TempDir(), clock, nil)
+	r := createActive(t, sys, errorRateRule("r"))
+	firing := untilAlert(t, sys, clock, r.ID, "firing", func() []event.Event { return errorEvents(1, 1) },
+		func(a rules.Alert) bool { return a.Status == rules.AlertFiring })
+	before := snapshotJSON(t, sys)
+	sys.alerting.mu.RLock()
+	oldCell := sys.alerting.cells[r.ID]
+	sys.alerting.mu.RUnlock()
+	mustArm(t, sys, Fault{Actor: "rules", Fault: FaultPanic, Message: "ruleCommand"})
+	if _, err := sys.AcknowledgeAlert(context.Background(), firing.ID, "ann", ""); !errors.Is(err, ErrRestarting) {
+		t.Fatalf("the command the rules actor failed on: %v", err)
+	}
+	waitDecision(t, sys, "the rules actor's restart", func(e SupervisionEvent) bool { return e.Actor == "rules" && e.Directive == "restart" })
+	testutil.Eventually(t, "the rule actor respawned", func() bool {
+		sys.alerting.mu.RLock()
+		defer sys.alerting.mu.RUnlock()
+		c := sys.alerting.cells[r.ID]
+		return c != nil && c != oldCell
+	})
+	if after := snapshotJSON(t, sys); after != before {
+		t.Fatalf("after the rules actor's restart:\n got %s\nwant %s", after, before)
+	}
+	if _, err := sys.AcknowledgeAlert(context.Background(), firing.ID, "ann", ""); err != nil {
+		t.Fatalf("acknowledge after the restart: %v", err)
+	}
+	resolved := untilAlert(t, sys, clock, r.ID, "resolved", func() []event.Event { return errorEvents(0, 500) },
+		func(a rules.Alert) bool { return a.Status == rules.AlertResolved })
+	if resolved.ID != firing.ID || resolved.AcknowledgedBy != "ann" {
+		t.Fatalf("resolved = %+v", resolved)
+	}
+}
+
+
+// TestFailingRuleIsStoppedAlone: a rule actor failing on every tick is
+// stopped after its restarts (it is no longer evaluated) while the other
+// rule goes on; enabling the rule again evaluates it again.
+func TestFailingRuleIsStoppedAlone(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{now: ruleT0}
+	sys, _ := clockSystem(t, t.TempDir(), clock, nil)
+	bad := createActive(t, sys, errorRateRule("bad"))
+	good := createActive(t, sys, errorRateRule("good"))
+	mustArm(t, sys, Fault{Actor: "rules/rule-" + bad.ID, Fault: FaultPanic, Message: "ruleSlot", Count: -1})
+	testutil.Eventually(t, "the failing rule actor stopped", func() bool {
+		tickAt(t, sys, clock, clock.Now().Add(time.Second))
+		sys.alerting.mu.RLock()
+		defer sys.alerting.mu.RUnlock()
+		return sys.alerting.cells[bad.ID] == nil
+	})
+	waitDecision(t, sys, "the stop decision", func(e SupervisionEvent) bool {
+		return e.Actor == "rules/rule-"+bad.ID && e.Directive == "stop"
+	})
+	untilAlert(t, sys, clock, good.ID, "firing", func() []event.Event { return errorEvents(1, 1) },
+		func(a rules.Alert) bool { return a.Status == rules.AlertFiring })
+	sys.Faults().Clear()
+	ctx := context.Background()
+	if _, err := sys.SetRuleStatus(ctx, bad.ID, rules.StatusInactive); err != nil {
+		t.Fatal(err)
+	}
+	createdAgain, err := sys.SetRuleStatus(ctx, bad.ID, rules.StatusActive)
+	if err != nil || createdAgain.Status != rules.StatusActive {
+		t.Fatalf("enable again: %v", err)
+	}
+	untilAlert(t, sys, clock, bad.ID, "firing once enabled again", func() []event.Event { return errorEvents(1, 1) },
+		func(a rules.Alert) bool { return a.Status == rules.AlertFiring })
 }
