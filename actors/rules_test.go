@@ -448,7 +448,6 @@ func TestRulesActorRestartRebuildsFromTheJournal(t *testing.T) {
 	}
 }
 
-
 // TestFailingRuleIsStoppedAlone: a rule actor failing on every tick is
 // stopped after its restarts (it is no longer evaluated) while the other
 // rule goes on; enabling the rule again evaluates it again.
