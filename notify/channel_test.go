@@ -207,5 +207,5 @@ func TestWithStats(t *testing.T) {
 	if s.TotalSent != 3 || s.TotalFailed != 1 || !s.LastUsedAt.Equal(last) || ch.TotalSent != 0 {
 		t.Fatalf("%+v", s)
 	}
-	
+
 }

@@ -14,8 +14,8 @@ func TestCheckURL(t *testing.T) {
 		want string // substring of the error; "" for accepted
 	}{
 		{"https://receiver.example.com/hook", ""},
-		{"http://127.0.0.1:9000/hook", ""},         // another local service
-		{"http://localhost:3000/hook", ""},         // ditto
+		{"http://127.0.0.1:9000/hook", ""},          // another local service
+		{"http://localhost:3000/hook", ""},          // ditto
 		{"https://eventara.example.com:8443/x", ""}, // same name, another port
 		{"http://10.0.0.6:8080/x", ""},
 		{"http://127.0.0.1:8080/api/v1/events", "itself"},
