@@ -248,7 +248,7 @@ func restoreMasked(next *Config, old Config) {
 	switch {
 	case next.Webhook != nil && old.Webhook != nil:
 		n, o := next.Webhook, old.Webhook
-		if string(n.URL) == MaskURL(string(o.URL), false) && strings.Contains(string(n.URL), Mask) {
+		if string(n.URL) == MaskURL(string(o.URL), false) {
 			n.URL = o.URL
 		}
 		if n.AuthToken == Mask {
@@ -354,8 +354,15 @@ func (w *WebhookConfig) validate(self Self, fe *FieldErrors) {
 	default:
 		fe.add("config.method", "method must be POST, PUT or PATCH")
 	}
+	if len(w.Headers) == 0 {
+		w.Headers = nil // as the journal's JSON (omitempty) gives it back
+	}
 	if len(w.Headers) > MaxHeaders {
 		fe.add("config.headers", fmt.Sprintf("at most %d headers", MaxHeaders))
+	}
+	seen := make(map[string]int, len(w.Headers))
+	for name := range w.Headers {
+		seen[strings.ToLower(name)]++
 	}
 	for name, v := range w.Headers {
 		field := "config.headers." + clip(name)
@@ -363,6 +370,8 @@ func (w *WebhookConfig) validate(self Self, fe *FieldErrors) {
 		switch {
 		case !validHeaderName(name):
 			fe.add(field, "not a valid header name")
+		case seen[lower] > 1:
+			fe.add(field, "header names are case-insensitive: this one is given twice")
 		case slices.Contains(reservedHeaders, lower) || strings.HasPrefix(lower, "x-eventara-"):
 			fe.add(field, "set by Eventara; cannot be configured")
 		case lower == "authorization" && w.AuthToken != "":
