@@ -373,3 +373,36 @@ func checkLimit(field string, v *int, def int, fe *FieldErrors) int {
 	}
 	return *v
 }
+
+// ChannelCounts is the answer of GET /api/v1/notifications/channels/stats:
+// the original's {total, enabled, webhooks, emails, slack} plus discord.
+type ChannelCounts struct {
+	Total    int `json:"total"`
+	Enabled  int `json:"enabled"`
+	Webhooks int `json:"webhooks"`
+	Emails   int `json:"emails"`
+	Slack    int `json:"slack"`
+	Discord  int `json:"discord"`
+}
+
+// CountChannels counts channels by state and type.
+func CountChannels(channels []*Channel) ChannelCounts {
+	var c ChannelCounts
+	for _, ch := range channels {
+		c.Total++
+		if ch.Enabled {
+			c.Enabled++
+		}
+		switch ch.ChannelType {
+		case TypeWebhook:
+			c.Webhooks++
+		case TypeEmail:
+			c.Emails++
+		case TypeSlack:
+			c.Slack++
+		case TypeDiscord:
+			c.Discord++
+		}
+	}
+	return c
+}

@@ -209,3 +209,13 @@ func TestWithStats(t *testing.T) {
 	}
 
 }
+
+func TestCountChannels(t *testing.T) {
+	t.Parallel()
+	hook := newChannel(t, hookReq("https://a.example", ""))
+	off := newChannel(t, `{"channelType":"DISCORD","name":"d","enabled":false,"config":{"url":"https://discord.com/api/webhooks/1/x"}}`)
+	mail := newChannel(t, `{"channelType":"EMAIL","name":"e","config":{"host":"h.example","from":"a@b.c","to":["x@y.z"]}}`)
+	if got := CountChannels([]*Channel{hook, off, mail}); got != (ChannelCounts{Total: 3, Enabled: 2, Webhooks: 1, Emails: 1, Discord: 1}) {
+		t.Fatalf("%+v", got)
+	}
+}
