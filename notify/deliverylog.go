@@ -27,7 +27,7 @@ const (
 // finished attempt yet. Recipient is masked; responseBody and
 // errorMessage are redacted of the channel's secrets.
 type LogEntry struct {
-	ID             string      `json:"id"` // "<notificationId>#<attempt>"
+	ID             string      `json:"id"` // "<notificationId>#<attempt>", "#failed" (gave up), "#pending"
 	NotificationID string      `json:"notificationId"`
 	AlertID        string      `json:"alertId"`
 	Transition     Transition  `json:"transition"`
@@ -64,9 +64,6 @@ func (o *Outbox) entry(p *pending, n int, at time.Time) LogEntry {
 }
 
 func (o *Outbox) appendLog(e LogEntry, at time.Time) {
-	if e.ID == e.NotificationID+"#0" {
-		e.ID = e.NotificationID + "#gave-up"
-	}
 	o.log = append(o.log, logItem{at: at, e: e})
 	cut := 0
 	for cut < len(o.log) && (len(o.log)-cut > o.cfg.LogMaxEntries || o.log[cut].at.Before(at.Add(-o.cfg.LogMaxAge))) {

@@ -118,9 +118,10 @@
 // backoff BaseDelay·2^(n-1) capped at MaxDelay (5 s, 10 min), jittered
 // to [d/2, d) by a hash of the notification id and n (deterministic);
 // at least the receiver's Retry-After (up to 1 h); give up GiveUpAfter
-// (24 h) after enqueueing. Per-channel rate limits (SetLimits) cap
+// (24 h) after the first attempt. Per-channel rate limits (SetLimits) cap
 // attempts in any sliding minute and hour: Due holds the rest back and
-// NextWake says when to look again, nothing is dropped. A RESOLVED
+// NextWake says when to look again; a notification waiting for its first
+// attempt is never dropped (the deadline starts with that attempt). A RESOLVED
 // notification waits for the FIRING one of the same alert and channel.
 //
 // Exactly once: an Enqueue (or an Enqueued record) for a notification id

@@ -41,7 +41,7 @@ type Record struct {
 	At           time.Time     `json:"at"`
 	ID           string        `json:"id"`                     // the notification id
 	Notification *Notification `json:"notification,omitempty"` // Enqueued
-	GiveUpAt     *time.Time    `json:"giveUpAt,omitempty"`     // Enqueued
+	GiveUpAt     *time.Time    `json:"giveUpAt,omitempty"`     // Sending of attempt 1: the deadline
 	Attempt      *Attempt      `json:"attempt,omitempty"`      // Sending (N, Start), Attempted
 	NextAt       *time.Time    `json:"nextAt,omitempty"`       // Attempted, when retried
 	Reason       string        `json:"reason,omitempty"`       // Failed
@@ -53,8 +53,10 @@ type OutboxConfig struct {
 	// attempt up to MaxDelay, and each wait is jittered to between half
 	// and all of it. Zero means 5 s; MaxDelay zero means 10 min.
 	BaseDelay, MaxDelay time.Duration
-	// GiveUpAfter bounds the time from enqueueing to the last attempt.
-	// Zero means 24 h.
+	// GiveUpAfter bounds the time from the first attempt to the last.
+	// It starts at the first attempt, not at enqueueing, so a
+	// notification held back by its channel's rate limits is delayed,
+	// never dropped. Zero means 24 h.
 	GiveUpAfter time.Duration
 	// MaxRetryAfter caps how long a receiver's Retry-After can delay the
 	// next attempt. Zero means 1 h.
@@ -148,6 +150,12 @@ type pending struct {
 	lastFailed bool // the last attempt's log entry is FAILED already
 }
 
+// expired reports a notification past its deadline (none before its
+// first attempt).
+func (p *pending) expired(now time.Time) bool {
+	return !p.giveUpAt.IsZero() && !now.Before(p.giveUpAt)
+}
+
 type done struct {
 	id, channelID          string
 	enqueuedAt, finishedAt time.Time
@@ -166,8 +174,8 @@ type done struct {
 //	Enqueue ─▶ pending ─Due/Start─▶ in flight ─Finish─▶ SENT (Delivered)
 //	                ▲                                 ├▶ RETRYING: pending again at NextAt
 //	                └─────────────────────────────────┘
-//	                                                  └▶ FAILED (permanent, or past GiveUpAt)
-//	Expire: pending past GiveUpAt ─▶ FAILED     FailChannel: channel gone ─▶ FAILED
+//	                                                  └▶ FAILED (permanent, or past the deadline)
+//	Expire: attempted, pending past the deadline ─▶ FAILED     FailChannel: channel gone ─▶ FAILED
 //	Resume (after replay): in flight with no outcome ─▶ RETRYING
 type Outbox struct {
 	cfg     OutboxConfig
@@ -210,8 +218,7 @@ func (o *Outbox) Enqueue(n Notification, at time.Time) (Record, bool) {
 	if n.ID == "" || o.Known(n.ID) {
 		return Record{}, false
 	}
-	giveUp := at.Add(o.cfg.GiveUpAfter)
-	rec := Record{Kind: RecordEnqueued, At: at, ID: n.ID, Notification: &n, GiveUpAt: &giveUp}
+	rec := Record{Kind: RecordEnqueued, At: at, ID: n.ID, Notification: &n}
 	o.Apply(rec)
 	return rec, true
 }
@@ -224,7 +231,7 @@ func (o *Outbox) Enqueue(n Notification, at time.Time) (Record, bool) {
 func (o *Outbox) Due(now time.Time) []Delivery {
 	var cands []*pending
 	for _, p := range o.pending {
-		if p.inflight == nil && !p.nextAt.After(now) && now.Before(p.giveUpAt) && !o.waitsForFiring(p) {
+		if p.inflight == nil && !p.nextAt.After(now) && !p.expired(now) && !o.waitsForFiring(p) {
 			cands = append(cands, p)
 		}
 	}
@@ -333,7 +340,7 @@ func (o *Outbox) NextWake(now time.Time) (time.Time, bool) {
 		if p.inflight != nil {
 			continue
 		}
-		if !now.Before(p.giveUpAt) {
+		if p.expired(now) {
 			consider(now)
 			continue
 		}
@@ -342,7 +349,7 @@ func (o *Outbox) NextWake(now time.Time) (time.Time, bool) {
 		}
 		at := later(p.nextAt, now)
 		at = later(at, o.freeAt(p.n.ChannelID, at))
-		if at.After(p.giveUpAt) {
+		if !p.giveUpAt.IsZero() && at.After(p.giveUpAt) {
 			at = p.giveUpAt
 		}
 		consider(at)
@@ -360,6 +367,10 @@ func (o *Outbox) Start(id string, now time.Time) (Record, error) {
 		return Record{}, fmt.Errorf("start %s: %w", id, ErrInFlight)
 	}
 	rec := Record{Kind: RecordSending, At: now, ID: id, Attempt: &Attempt{N: p.attempts + 1, Start: now, Recipient: p.n.Recipient}}
+	if p.giveUpAt.IsZero() {
+		giveUp := now.Add(o.cfg.GiveUpAfter)
+		rec.GiveUpAt = &giveUp
+	}
 	o.Apply(rec)
 	return rec, nil
 }
@@ -401,7 +412,7 @@ func (o *Outbox) Finish(id string, a Attempt, now time.Time) ([]Record, error) {
 				next = ra
 			}
 		}
-		if next.Before(p.giveUpAt) {
+		if p.giveUpAt.IsZero() || next.Before(p.giveUpAt) {
 			att.NextAt = &next
 		} else {
 			follow = &Record{Kind: RecordFailed, At: now, ID: id,
@@ -418,11 +429,12 @@ func (o *Outbox) Finish(id string, a Attempt, now time.Time) ([]Record, error) {
 }
 
 // Expire gives up the pending notifications whose deadline has passed
-// at now (not those in flight: their outcome decides).
+// at now: attempted before, and held back (by a Retry-After or the rate
+// limits) past it. Not those in flight: their outcome decides.
 func (o *Outbox) Expire(now time.Time) []Record {
 	var ids []string
 	for id, p := range o.pending {
-		if p.inflight == nil && !now.Before(p.giveUpAt) {
+		if p.inflight == nil && p.expired(now) {
 			ids = append(ids, id)
 		}
 	}
@@ -490,11 +502,7 @@ func (o *Outbox) Apply(rec Record) {
 		if rec.Notification == nil || o.Known(rec.ID) {
 			return
 		}
-		giveUp := rec.At.Add(o.cfg.GiveUpAfter)
-		if rec.GiveUpAt != nil {
-			giveUp = *rec.GiveUpAt
-		}
-		o.pending[rec.ID] = &pending{n: *rec.Notification, enqueuedAt: rec.At, giveUpAt: giveUp, nextAt: rec.At}
+		o.pending[rec.ID] = &pending{n: *rec.Notification, enqueuedAt: rec.At, nextAt: rec.At}
 		o.totals.enqueued++
 		return
 	}
@@ -510,6 +518,9 @@ func (o *Outbox) Apply(rec Record) {
 		}
 		a := *rec.Attempt
 		p.inflight, p.attempts = &a, max(p.attempts, a.N)
+		if rec.GiveUpAt != nil && p.giveUpAt.IsZero() {
+			p.giveUpAt = *rec.GiveUpAt
+		}
 		o.noteStart(ch, a.Start)
 		o.channel(ch).LastUsedAt = timePtr(a.Start)
 	case RecordAttempted:
@@ -541,7 +552,7 @@ func (o *Outbox) Apply(rec Record) {
 	case RecordDelivered, RecordFailed:
 		if rec.Kind == RecordFailed && !p.lastFailed {
 			e := o.entry(p, p.attempts, rec.At)
-			e.Status, e.ErrorMessage = LogFailed, rec.Reason
+			e.ID, e.Status, e.ErrorMessage = p.n.ID+"#failed", LogFailed, rec.Reason
 			o.appendLog(e, rec.At)
 		}
 		delete(o.pending, rec.ID)
@@ -614,7 +625,7 @@ func (o *Outbox) Pending() []Notification {
 type PendingState struct {
 	Notification Notification
 	EnqueuedAt   time.Time
-	GiveUpAt     time.Time
+	GiveUpAt     time.Time // zero until the first attempt
 	NextAt       time.Time
 	Attempts     int
 	InFlight     *Attempt

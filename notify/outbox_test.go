@@ -106,9 +106,15 @@ func (d *driver) replay() *Outbox {
 	return o
 }
 
+// statuses counts entries by status; it panics on two entries with one id.
 func statuses(entries []LogEntry) map[LogStatus]int {
 	m := map[LogStatus]int{}
+	ids := map[string]bool{}
 	for _, e := range entries {
+		if ids[e.ID] {
+			panic("two log entries with id " + e.ID)
+		}
+		ids[e.ID] = true
 		m[e.Status]++
 	}
 	return m
@@ -284,27 +290,42 @@ func TestOutboxRateLimits(t *testing.T) {
 	}
 }
 
-// A notification held back by rate limits past its deadline is given up
-// with a FAILED entry saying so.
-func TestOutboxExpireWhileRateLimited(t *testing.T) {
+// Rate limits delay a notification past the give-up time, and it is still
+// delivered: the deadline runs from the first attempt. A retry held back
+// past it is given up with a FAILED entry saying so.
+func TestOutboxDeadline(t *testing.T) {
 	t.Parallel()
 	ch := newChannel(t, hookReq("https://a.example", ""))
-	d := newDriver(t, OutboxConfig{GiveUpAfter: 30 * time.Minute}, func(dl Delivery) Attempt {
+	var sent []string
+	var d *driver
+	d = newDriver(t, OutboxConfig{GiveUpAfter: 30 * time.Minute, Jitter: halfJitter}, func(dl Delivery) Attempt {
+		if dl.Notification.Message.AlertID == "a-3" {
+			return Attempt{Outcome: Retryable, Error: "HTTP 503"}
+		}
+		sent = append(sent, dl.Notification.Message.AlertID+"@"+d.now.Sub(t0).String())
 		return Attempt{Outcome: Success}
 	})
 	d.o.SetLimits(ch.ID, Limits{PerHour: 1})
-	for _, id := range []string{"a-1", "a-2"} {
+	for _, id := range []string{"a-1", "a-2", "a-3"} {
 		m, _ := MessageFor(firingRecord(60), "")
 		m.AlertID = id
 		d.enqueue(NewNotification(m, ch))
 	}
 	d.run()
-	failed := d.o.Logs(LogFilter{Status: LogFailed})
-	if len(failed) != 1 || failed[0].AlertID != "a-2" || !strings.Contains(failed[0].ErrorMessage, "gave up") ||
-		failed[0].ID != "a-2:FIRING:ch1#gave-up" || !failed[0].CreatedAt.Equal(t0.Add(30*time.Minute)) {
+	if strings.Join(sent, " ") != "a-1@0s a-2@1h0m0s" {
+		t.Fatalf("sent %v", sent)
+	}
+	// a-3 is first attempted at 2 h; its retry (3.75 s later) waits for the
+	// hourly limit until 3 h, past its deadline of 2 h 30 min.
+	if st := statuses(d.o.Logs(LogFilter{})); st[LogSent] != 2 || st[LogRetrying] != 1 || st[LogFailed] != 1 {
+		t.Fatalf("statuses %v", st)
+	}
+	failed := d.o.Logs(LogFilter{Status: LogFailed, Since: t0.Add(150 * time.Minute)})
+	if len(failed) != 1 || failed[0].AlertID != "a-3" || !strings.Contains(failed[0].ErrorMessage, "gave up") ||
+		failed[0].ID != "a-3:FIRING:ch1#failed" || !failed[0].CreatedAt.Equal(t0.Add(150*time.Minute)) {
 		t.Fatalf("failed %+v", failed)
 	}
-	if st := d.o.Stats(time.Time{}); st.TotalSent != 1 || st.TotalFailed != 1 || st.SuccessRate != 50 {
+	if st := d.o.Stats(time.Time{}); st.TotalSent != 2 || st.TotalFailed != 1 || st.SuccessRate != 66.67 {
 		t.Errorf("stats %+v", st)
 	}
 }
