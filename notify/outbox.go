@@ -122,17 +122,6 @@ func (c OutboxConfig) Backoff(id string, n int) time.Duration {
 	return d/2 + time.Duration(float64(d/2)*j)
 }
 
-// Limits are a channel's rate limits: attempts in any sliding minute and
-// hour; 0 is no limit.
-type Limits struct {
-	PerMinute, PerHour int
-}
-
-// LimitsOf returns ch's limits.
-func LimitsOf(ch *Channel) Limits {
-	return Limits{PerMinute: ch.RateLimitPerMinute, PerHour: ch.RateLimitPerHour}
-}
-
 // Delivery is a notification due for an attempt: N is the attempt's
 // number.
 type Delivery struct {
@@ -266,63 +255,6 @@ func (o *Outbox) waitsForFiring(p *pending) bool {
 	m.Transition = Firing
 	_, waiting := o.pending[NotificationID(&m, p.n.ChannelID)]
 	return waiting
-}
-
-// room is how many attempts the channel may start at now (-1: no limit).
-func (o *Outbox) room(ch string, now time.Time) int {
-	l := o.limits[ch]
-	left := -1
-	for _, w := range []struct {
-		limit int
-		span  time.Duration
-	}{{l.PerMinute, time.Minute}, {l.PerHour, time.Hour}} {
-		if w.limit <= 0 {
-			continue
-		}
-		r := max(w.limit-o.startsWithin(ch, now, w.span), 0)
-		if left < 0 || r < left {
-			left = r
-		}
-	}
-	return left
-}
-
-// startsWithin counts the channel's attempts that started in (now-span, now].
-func (o *Outbox) startsWithin(ch string, now time.Time, span time.Duration) int {
-	n := 0
-	for _, t := range o.starts[ch] {
-		if t.After(now.Add(-span)) && !t.After(now) {
-			n++
-		}
-	}
-	return n
-}
-
-// freeAt is when the channel may start one more attempt, given its limits
-// (now when it may already).
-func (o *Outbox) freeAt(ch string, now time.Time) time.Time {
-	l := o.limits[ch]
-	at := now
-	for _, w := range []struct {
-		limit int
-		span  time.Duration
-	}{{l.PerMinute, time.Minute}, {l.PerHour, time.Hour}} {
-		if w.limit <= 0 {
-			continue
-		}
-		var in []time.Time
-		for _, t := range o.starts[ch] {
-			if t.After(now.Add(-w.span)) && !t.After(now) {
-				in = append(in, t)
-			}
-		}
-		if len(in) >= w.limit {
-			if f := in[len(in)-w.limit].Add(w.span); f.After(at) {
-				at = f
-			}
-		}
-	}
-	return at
 }
 
 // NextWake is the earliest time after now at which Due or Expire may
@@ -570,16 +502,6 @@ func (o *Outbox) Apply(rec Record) {
 	}
 }
 
-func (o *Outbox) noteStart(ch string, at time.Time) {
-	s := append(o.starts[ch], at)
-	slices.SortFunc(s, func(a, b time.Time) int { return a.Compare(b) })
-	cut := 0
-	for cut < len(s) && !s[cut].After(s[len(s)-1].Add(-time.Hour)) {
-		cut++
-	}
-	o.starts[ch] = slices.Clone(s[cut:])
-}
-
 func (o *Outbox) pruneDone(now time.Time) {
 	cut := 0
 	for cut < len(o.order) && (len(o.order)-cut > o.cfg.DoneMaxEntries || o.order[cut].finishedAt.Before(now.Add(-o.cfg.DoneMaxAge))) {
@@ -611,61 +533,3 @@ func timePtr(t time.Time) *time.Time { return &t }
 
 func intPtr(i int) *int { return &i }
 
-// Pending lists the notifications not yet delivered or given up, by id.
-func (o *Outbox) Pending() []Notification {
-	out := make([]Notification, 0, len(o.pending))
-	for _, p := range o.pending {
-		out = append(out, p.n)
-	}
-	slices.SortFunc(out, func(a, b Notification) int { return cmp.Compare(a.ID, b.ID) })
-	return out
-}
-
-// PendingState is one pending notification as OutboxState shows it.
-type PendingState struct {
-	Notification Notification
-	EnqueuedAt   time.Time
-	GiveUpAt     time.Time // zero until the first attempt
-	NextAt       time.Time
-	Attempts     int
-	InFlight     *Attempt
-}
-
-// OutboxState is an Outbox's state as a comparable value, for
-// introspection and for tests that replay records.
-type OutboxState struct {
-	Pending                []PendingState // by id
-	Done                   []string       // finished ids remembered, oldest first
-	Starts                 map[string][]time.Time
-	Log                    []LogEntry // oldest first
-	Enqueued, Sent, Failed int64
-	Channels               map[string]ChannelStats
-}
-
-// State returns a copy of the outbox's state.
-func (o *Outbox) State() OutboxState {
-	s := OutboxState{Starts: map[string][]time.Time{}, Channels: map[string]ChannelStats{},
-		Enqueued: o.totals.enqueued, Sent: o.totals.sent, Failed: o.totals.failed}
-	for _, p := range o.pending {
-		ps := PendingState{Notification: p.n, EnqueuedAt: p.enqueuedAt, GiveUpAt: p.giveUpAt, NextAt: p.nextAt, Attempts: p.attempts}
-		if p.inflight != nil {
-			a := *p.inflight
-			ps.InFlight = &a
-		}
-		s.Pending = append(s.Pending, ps)
-	}
-	slices.SortFunc(s.Pending, func(a, b PendingState) int { return cmp.Compare(a.Notification.ID, b.Notification.ID) })
-	for _, d := range o.order {
-		s.Done = append(s.Done, d.id)
-	}
-	for ch, ts := range o.starts {
-		s.Starts[ch] = slices.Clone(ts)
-	}
-	for _, it := range o.log {
-		s.Log = append(s.Log, it.e)
-	}
-	for id := range o.perChan {
-		s.Channels[id] = o.ChannelStats(id)
-	}
-	return s
-}
