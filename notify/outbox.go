@@ -532,4 +532,3 @@ func later(a, b time.Time) time.Time {
 func timePtr(t time.Time) *time.Time { return &t }
 
 func intPtr(i int) *int { return &i }
-

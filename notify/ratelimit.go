@@ -82,4 +82,3 @@ func (o *Outbox) noteStart(ch string, at time.Time) {
 	}
 	o.starts[ch] = slices.Clone(s[cut:])
 }
-
