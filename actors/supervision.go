@@ -70,6 +70,7 @@ const (
 	KindAggregator   Kind = "aggregator"
 	KindWindow       Kind = "window"
 	KindScheduler    Kind = "scheduler"
+	KindApplier      Kind = "applier" // cluster mode: reads the stream (applier.go)
 	KindTopic        Kind = "topic"
 	KindSessions     Kind = "sessions"
 	KindConnection   Kind = "connection"
@@ -79,7 +80,7 @@ const (
 
 // kinds are the kinds of the tree's actors (KindRoot is the guardian,
 // KindOther what was spawned without props).
-var kinds = []Kind{KindIngest, KindAggregator, KindWindow, KindScheduler, KindTopic, KindSessions, KindConnection, KindSubscription}
+var kinds = []Kind{KindIngest, KindAggregator, KindWindow, KindScheduler, KindApplier, KindTopic, KindSessions, KindConnection, KindSubscription}
 
 func defaultPolicies() map[Kind]policy {
 	top := func(initial, max time.Duration) policy {
@@ -90,6 +91,7 @@ func defaultPolicies() map[Kind]policy {
 		KindIngest:     top(10*time.Millisecond, time.Second),
 		KindAggregator: top(50*time.Millisecond, 2*time.Second),
 		KindScheduler:  top(10*time.Millisecond, time.Second),
+		KindApplier:    top(10*time.Millisecond, time.Second),
 		KindTopic:      top(10*time.Millisecond, time.Second),
 		KindSessions:   top(10*time.Millisecond, time.Second),
 		KindOther:      top(10*time.Millisecond, time.Second),
