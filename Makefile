@@ -12,10 +12,20 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: run build web image image-noweb test test-go test-deps fuzz fuzz-short bench lint clean
+.PHONY: run cluster cluster-down build web image image-noweb test test-go test-deps fuzz fuzz-short bench lint clean
 
 run: build
 	./$(BIN)
+
+# A 3-node cluster behind HAProxy on CLUSTER_PORT (nodes on the next three
+# ports), data in CLUSTER_DIR: README "Cluster". make cluster-down stops it.
+CLUSTER_DIR ?= /tmp/eventara-cluster
+CLUSTER_PORT ?= 9080
+cluster: build
+	EVENTARA_BIN=$(BIN) scripts/cluster.sh up $(CLUSTER_DIR) $(CLUSTER_PORT)
+
+cluster-down:
+	scripts/cluster.sh down $(CLUSTER_DIR)
 
 build: web
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/eventara

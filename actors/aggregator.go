@@ -80,7 +80,9 @@ type aggregatorActor struct {
 	rebuilds  []*rebuild // answered by the build after the current one
 	answering []*rebuild // answered by the current build
 
-	lastApplied     event.ID
+	lastApplied event.ID
+	// stream is the cluster-mode position (stream.go): nil on one node.
+	stream          *aggStream
 	sinceCheckpoint int
 	lastCheckpoint  time.Time
 	// capture is the checkpoint collecting window states; checkpointing is
@@ -123,6 +125,10 @@ func (a *aggregatorActor) Receive(ctx actor.Context) {
 	case *applyBatch:
 		a.applyBatch(ctx, m)
 	case *Tick:
+		if m.stream != nil {
+			a.streamTick(ctx, m)
+			break
+		}
 		a.sys.tickQueued.release()
 		a.startTick(ctx, m.Now)
 	case *windowView:
@@ -183,11 +189,14 @@ func (a *aggregatorActor) started(ctx actor.Context) {
 	a.log = actorLog(a.sys.log, ctx)
 	if a.totals == nil {
 		sent := a.sys.backlog.sent.Load() // all journaled: the journal tail holds them
-		rec, err := recoverState(a.sys.cfg.Journal, a.sys.cfg.Snapshots, a.specs, a.sys.now(), a.log)
+		rec, err := recoverState(a.sys.cfg.Journal, a.sys.cfg.Snapshots, a.specs, a.sys.now(), a.sys.cluster != nil, a.log)
 		if err != nil {
 			panic(fmt.Errorf("aggregator restart: %w", err))
 		}
 		a.totals, a.initial, a.lastApplied = rec.totals, rec.windows, rec.lastID
+		if c := a.sys.cluster; c != nil {
+			a.stream = &aggStream{seq: rec.seq, epoch: c.requestRewind(rec.seq)}
+		}
 		a.sys.backlog.doneAll(sent) // its windows start from this state too
 	}
 	a.windows = make([]*actor.PID, len(a.specs))
@@ -195,7 +204,7 @@ func (a *aggregatorActor) started(ctx actor.Context) {
 	a.lastViews = make([]snapshots.WindowView, len(a.specs))
 	a.asked = make([]bool, len(a.specs))
 	for i, spec := range a.specs {
-		pid, err := ctx.SpawnNamed(windowProps(a.sys, 1+i, spec, a.initial[i], a.lastApplied), "window-"+spec.Name)
+		pid, err := ctx.SpawnNamed(windowProps(a.sys, 1+i, spec, a.initial[i], a.lastApplied, a.stream.clone()), "window-"+spec.Name)
 		if err != nil {
 			panic(err)
 		}
@@ -224,11 +233,16 @@ func (a *aggregatorActor) abandonWaiters() {
 	if c := a.capture; c != nil {
 		a.endCapture(ErrRestarting)
 	}
+	a.stream.abandon()
 	a.answerFinals(a.finals, ErrRestarting)
 	a.finals = nil
 }
 
 func (a *aggregatorActor) applyBatch(ctx actor.Context, m *applyBatch) {
+	if a.stream.stale(m) {
+		a.sys.backlog.doneAll(m.seq) // read before a restart: read again after it
+		return
+	}
 	// Windows get every batch, even one recovery already gave the totals:
 	// they skip what they hold by ID themselves, and count it handled in
 	// the backlog.
@@ -243,7 +257,7 @@ func (a *aggregatorActor) applyBatch(ctx actor.Context, m *applyBatch) {
 }
 
 func (a *aggregatorActor) applyTotals(m *applyBatch) {
-	recs := skipApplied(m.recs, a.lastApplied)
+	recs := a.stream.fresh(m, a.lastApplied)
 	for i := range recs {
 		a.totals.ApplyRecord(&recs[i])
 	}
@@ -312,8 +326,12 @@ func (a *aggregatorActor) finishTick(ctx actor.Context) {
 	a.sys.tickBuild.Store(int64(took))
 	a.sys.metrics.TickBuilt(took)
 	a.sys.latest.Store(snap)
-	a.sys.publish(snap)
-	a.sys.offerRules(snap, a.lastViews)
+	if a.sys.cluster == nil || a.stream.building() {
+		// In cluster mode only the stream's ticks are pushed (and
+		// evaluated by the rules): every node pushes those alike.
+		a.sys.publish(snap)
+		a.sys.offerRules(snap, a.lastViews)
+	}
 	for _, r := range a.answering {
 		r.answer()
 	}
@@ -324,9 +342,14 @@ func (a *aggregatorActor) finishTick(ctx actor.Context) {
 		a.held[i] = nil
 	}
 	a.held = a.held[:0]
+	a.stream.built(a.sys.cluster)
 	due := a.sinceCheckpoint >= a.sys.cfg.CheckpointEvents ||
 		(a.sinceCheckpoint > 0 && now.Sub(a.lastCheckpoint) >= a.sys.cfg.CheckpointInterval)
 	a.maybeCheckpoint(ctx, now, due)
+	if t := a.stream.takePending(); t != nil {
+		a.streamTick(ctx, t)
+		return
+	}
 	if a.next != nil || len(a.rebuilds) > 0 {
 		next := a.sys.now()
 		if a.next != nil {
@@ -354,7 +377,7 @@ func (a *aggregatorActor) maybeCheckpoint(ctx actor.Context, now time.Time, due 
 	}
 	a.captureSeq++
 	c := &pendingCheckpoint{seq: a.captureSeq, final: a.finals,
-		cp: journal.Checkpoint{UpTo: a.lastApplied, At: now},
+		cp: journal.Checkpoint{UpTo: a.lastApplied, At: now, Seq: a.stream.position()},
 		st: checkpointState{Totals: totals, Windows: make(map[string][]byte, len(a.windows))}}
 	a.finals = nil
 	c.self = ctx.Self()

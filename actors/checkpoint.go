@@ -3,6 +3,7 @@ package actors
 import (
 	"bytes"
 	"encoding/gob"
+	"errors"
 	"fmt"
 	"time"
 
@@ -34,24 +35,69 @@ type recovered struct {
 	windows  []*snapshots.Window
 	lastID   event.ID
 	replayed int
+	// seq is the stream sequence the state covers (cluster mode).
+	seq uint64
 }
 
 // recoverState rebuilds the metrics state from the newest checkpoint plus
 // the journal tail after it. A checkpoint that cannot be decoded is ignored
 // (with an error log) and the whole journal is replayed instead.
-func recoverState(j Journal, cfg snapshots.Config, specs []snapshots.WindowSpec, now time.Time, log zerolog.Logger) (*recovered, error) {
-	return replayCheckpoint(j, func() *recovered { return newRecovered(&cfg, specs) }, specs, now, log)
+//
+// In cluster mode (stream) the newest checkpoint alone is loaded: the
+// stream after its sequence is the tail, which the applier reads; the
+// local journal, in ID order rather than the stream's, is not replayed.
+func recoverState(j Journal, cfg snapshots.Config, specs []snapshots.WindowSpec, now time.Time, stream bool, log zerolog.Logger) (*recovered, error) {
+	fresh := func() *recovered { return newRecovered(&cfg, specs) }
+	if stream {
+		return loadStreamCheckpoint(j, fresh, specs, log)
+	}
+	return replayCheckpoint(j, fresh, specs, now, log)
 }
 
 // recoverWindow rebuilds one window alone, the same way, for a restarted
 // window actor. It returns the ID of the last record it covers.
-func recoverWindow(j Journal, spec snapshots.WindowSpec, now time.Time, log zerolog.Logger) (*snapshots.Window, event.ID, error) {
+func recoverWindow(j Journal, spec snapshots.WindowSpec, now time.Time, stream bool, log zerolog.Logger) (*snapshots.Window, event.ID, uint64, error) {
 	specs := []snapshots.WindowSpec{spec}
-	r, err := replayCheckpoint(j, func() *recovered { return newRecovered(nil, specs) }, specs, now, log)
-	if err != nil {
-		return nil, event.ID{}, err
+	fresh := func() *recovered { return newRecovered(nil, specs) }
+	var r *recovered
+	var err error
+	if stream {
+		r, err = loadStreamCheckpoint(j, fresh, specs, log)
+	} else {
+		r, err = replayCheckpoint(j, fresh, specs, now, log)
 	}
-	return r.windows[0], r.lastID, nil
+	if err != nil {
+		return nil, event.ID{}, 0, err
+	}
+	return r.windows[0], r.lastID, r.seq, nil
+}
+
+// ErrModeMismatch refuses a data directory whose checkpoint was written in
+// the other mode: a single node's state (ordered by event ID) cannot be
+// continued from a cluster stream, nor a cluster node's by a single node.
+var ErrModeMismatch = errors.New("data directory written in another mode")
+
+// loadStreamCheckpoint loads the newest checkpoint of a cluster node. The
+// windows are not advanced to the local clock: they stand at the
+// checkpoint's tick, and the stream's ticks move them on.
+func loadStreamCheckpoint(j Journal, fresh func() *recovered, specs []snapshots.WindowSpec, log zerolog.Logger) (*recovered, error) {
+	r := fresh()
+	cp, ok, err := j.LoadCheckpoint()
+	if err != nil {
+		return nil, fmt.Errorf("load checkpoint: %w", err)
+	}
+	if ok && cp.Seq == 0 && !cp.UpTo.IsZero() {
+		return nil, fmt.Errorf("%w: its checkpoint is a single node's (events up to %s); cluster mode starts from an empty data directory (importing a single node's journal into a cluster is not supported yet)", ErrModeMismatch, cp.UpTo)
+	}
+	if ok {
+		if err := r.load(cp, specs); err != nil {
+			log.Error().Err(err).Msg("checkpoint unreadable: reading the whole cluster stream")
+			r, cp = fresh(), journal.Checkpoint{}
+		}
+		r.seq = cp.Seq
+	}
+	log.Info().Bool("checkpoint", ok).Uint64("seq", r.seq).Msg("state recovered; the cluster stream follows from the next sequence")
+	return r, nil
 }
 
 // newRecovered is empty state for specs, with totals when cfg is set.
@@ -74,6 +120,9 @@ func replayCheckpoint(j Journal, fresh func() *recovered, specs []snapshots.Wind
 	cp, ok, err := j.LoadCheckpoint()
 	if err != nil {
 		return nil, fmt.Errorf("load checkpoint: %w", err)
+	}
+	if ok && cp.Seq > 0 {
+		return nil, fmt.Errorf("%w: its checkpoint is a cluster node's (stream sequence %d); start it with its --cluster flags, or a single node from an empty data directory", ErrModeMismatch, cp.Seq)
 	}
 	if ok {
 		if err := r.load(cp, specs); err != nil {

@@ -96,8 +96,10 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 			}
 		} else {
 			a.sys.journalErr.Store(errString(nil))
-			a.sys.probeAt.Store(0) // the journal took a write: the next health check probes afresh
-			ctx.Send(a.aggregator, &applyBatch{recs: m.recs, seq: a.sys.backlog.hand(len(m.recs))})
+			a.sys.probeAt.Store(0)    // the journal took a write: the next health check probes afresh
+			if a.sys.cluster == nil { // in cluster mode the applier hands the stream's records over
+				ctx.Send(a.aggregator, &applyBatch{recs: m.recs, seq: a.sys.backlog.hand(len(m.recs))})
+			}
 			i := 0
 			for _, r := range m.group {
 				if m.answered[r] {

@@ -132,17 +132,30 @@ func (m *rebuild) answer() { m.once.Do(func() { close(m.done) }) }
 type applyBatch struct {
 	recs []event.Record
 	seq  uint64
+	// pos and epoch are set in cluster mode (applier.go): each record's
+	// stream sequence, and the rewind epoch it was read in.
+	pos   []uint64
+	epoch uint64
 }
 
 // Tick is the scheduler's once-per-interval message to the aggregator.
 // At most one waits in the aggregator's mailbox (System.sendTick).
 type Tick struct {
 	Now time.Time
+	// stream is set for a tick read from the cluster's stream (Now is then
+	// its stream time): the applier waits for it.
+	stream *streamTick
 }
 
 // abandon frees the tick's place when it was never handled (the
 // aggregator failed on it, or a fault dropped it), so ticks go on.
-func (m *Tick) abandon(sys *System, _ *actor.PID) { sys.tickQueued.release() }
+func (m *Tick) abandon(sys *System, _ *actor.PID) {
+	if m.stream != nil {
+		m.stream.finish()
+		return
+	}
+	sys.tickQueued.release()
+}
 
 // advanceWindow asks a window actor to slide to now and send its view to
 // its parent (*windowView). The aggregator has at most one outstanding per

@@ -76,6 +76,7 @@ const (
 	KindAggregator   Kind = "aggregator"
 	KindWindow       Kind = "window"
 	KindScheduler    Kind = "scheduler"
+	KindApplier      Kind = "applier" // cluster mode: reads the stream (applier.go)
 	KindTopic        Kind = "topic"
 	KindSessions     Kind = "sessions"
 	KindConnection   Kind = "connection"
@@ -87,7 +88,7 @@ const (
 
 // kinds are the kinds of the tree's actors (KindRoot is the guardian,
 // KindOther what was spawned without props).
-var kinds = []Kind{KindIngest, KindAggregator, KindWindow, KindScheduler, KindTopic, KindSessions, KindConnection, KindSubscription,
+var kinds = []Kind{KindIngest, KindAggregator, KindWindow, KindScheduler, KindApplier, KindTopic, KindSessions, KindConnection, KindSubscription,
 	KindRules, KindRule}
 
 func defaultPolicies() map[Kind]policy {
@@ -99,6 +100,7 @@ func defaultPolicies() map[Kind]policy {
 		KindIngest:     top(10*time.Millisecond, time.Second),
 		KindAggregator: top(50*time.Millisecond, 2*time.Second),
 		KindScheduler:  top(10*time.Millisecond, time.Second),
+		KindApplier:    top(10*time.Millisecond, time.Second),
 		KindTopic:      top(10*time.Millisecond, time.Second),
 		KindSessions:   top(10*time.Millisecond, time.Second),
 		KindRules:      top(50*time.Millisecond, 2*time.Second),

@@ -57,6 +57,10 @@ type Config struct {
 	// Notifier receives the alert transitions to notify. Nil means
 	// LogNotifier on Log.
 	Notifier Notifier
+	// Cluster, when set, runs the node in cluster mode (stream.go): the
+	// cluster's stream is the journal and the tick source; Journal is the
+	// node's local copy. Nil: one node.
+	Cluster *ClusterConfig
 }
 
 func (c *Config) setDefaults() {
@@ -135,6 +139,10 @@ type System struct {
 	probeAt  atomic.Int64
 	probeErr atomic.Value
 
+	// cluster and applier are cluster mode's (stream.go); nil on one node.
+	cluster *clusterState
+	applier *actor.PID
+
 	sup      *supervisor
 	reg      *registry
 	faults   *Faults
@@ -167,7 +175,13 @@ func Start(cfg Config) (*System, error) {
 	specs := snapshots.StandardWindows()
 	s.backlog = newBacklog(len(specs))
 	s.admission = &admission{max: int64(cfg.MaxPendingEvents), backlog: s.backlog}
-	rec, err := recoverState(cfg.Journal, cfg.Snapshots, specs, cfg.Now(), cfg.Log)
+	var err error
+	if cfg.Cluster != nil {
+		if s.cluster, err = newClusterState(cfg.Cluster, cfg.Journal, cfg.Metrics); err != nil {
+			return nil, err
+		}
+	}
+	rec, err := recoverState(cfg.Journal, cfg.Snapshots, specs, cfg.Now(), s.cluster != nil, cfg.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +204,9 @@ func Start(cfg Config) (*System, error) {
 		a := &aggregatorActor{sys: s, specs: specs}
 		if r := firstAgg.Swap(nil); r != nil {
 			a.totals, a.initial, a.lastApplied = r.totals, r.windows, r.lastID
+			if s.cluster != nil {
+				a.stream = &aggStream{seq: r.seq}
+			}
 		}
 		return a
 	})
@@ -197,7 +214,11 @@ func Start(cfg Config) (*System, error) {
 		return nil, fmt.Errorf("spawn aggregator: %w", err)
 	}
 	carry := &ingestCarry{lastID: rec.lastID}
-	journalW := faultyAppender{Appender: cfg.Journal, faults: s.faults}
+	var appender Appender = cfg.Journal
+	if s.cluster != nil {
+		appender = streamAppender{c: s.cluster, local: cfg.Journal}
+	}
+	journalW := faultyAppender{Appender: appender, faults: s.faults}
 	ingProps := props(KindIngest, func() actor.Actor {
 		return &ingestActor{sys: s, journal: journalW, aggregator: s.aggregator, ids: event.NewGenerator(),
 			carry: carry, maxGroup: cfg.MaxGroupEvents}
@@ -208,11 +229,18 @@ func Start(cfg Config) (*System, error) {
 	// The first snapshot is built at once, so GET /api/v1/metrics never
 	// waits for the first tick.
 	s.sendTick(cfg.Now())
-	schedProps := props(KindScheduler, func() actor.Actor {
-		return &schedulerActor{sys: s, interval: cfg.Tick}
-	})
-	if s.scheduler, err = s.root.SpawnNamed(schedProps, "scheduler"); err != nil {
-		return nil, fmt.Errorf("spawn scheduler: %w", err)
+	if s.cluster != nil {
+		// The stream's ticks replace the scheduler.
+		if err := s.startApplier(rec.seq); err != nil {
+			return nil, err
+		}
+	} else {
+		schedProps := props(KindScheduler, func() actor.Actor {
+			return &schedulerActor{sys: s, interval: cfg.Tick}
+		})
+		if s.scheduler, err = s.root.SpawnNamed(schedProps, "scheduler"); err != nil {
+			return nil, fmt.Errorf("spawn scheduler: %w", err)
+		}
 	}
 	s.pushDispatcher = newPoolDispatcher(8, 300)
 	if s.sessions, err = newSessions(s); err != nil {
@@ -267,6 +295,12 @@ func (s *System) ingestEvents(ctx context.Context, events []event.Event, key *In
 func (s *System) Reset(ctx context.Context) error {
 	if _, err := s.request(ctx, &ingestRequest{reset: true, reply: make(chan ingestResult, 1)}); err != nil {
 		return err
+	}
+	if c := s.cluster; c != nil {
+		// The reset is in the stream: wait until this node applied it.
+		if err := c.waitHanded(ctx, c.acked.Load()); err != nil {
+			return nil // durable; every node applies it in stream order
+		}
 	}
 	done := make(chan struct{})
 	s.root.Send(s.aggregator, &rebuild{done: done})
@@ -357,6 +391,8 @@ type Health struct {
 	DiskLimitBytes uint64
 	DiskMeasured   bool
 	DiskFull       bool
+	// Cluster is the node's view of its cluster (nil on one node).
+	Cluster *ClusterHealth
 }
 
 // Health probes the journal and reports the system's state.
@@ -368,6 +404,7 @@ func (s *System) Health() Health {
 			h.Up, h.Reason = false, reason
 		}
 	}
+	s.clusterHealth(&h, down)
 	s.diskHealth(&h, down)
 	if perr := s.probeJournal(now); perr != "" {
 		h.JournalError = perr
@@ -443,6 +480,7 @@ func (s *System) Stop(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("drain ingest: %w", ctx.Err()))
 	}
 	stop(s.ingest)
+	stop(s.applier) // the final checkpoint then covers what it handed over
 	switch err := s.finalCheckpoint(ctx); {
 	case errors.Is(err, journal.ErrDiskFull):
 		// The journal holds every event: the next start replays what the

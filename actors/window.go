@@ -27,18 +27,19 @@ type windowActor struct {
 	spec        snapshots.WindowSpec
 	w           *snapshots.Window
 	lastApplied event.ID
+	stream      *aggStream // cluster mode: position and epoch (stream.go)
 	log         zerolog.Logger
 }
 
 // windowProps spawns a window actor whose first incarnation starts from w
 // (as of record last) and whose later ones recover from the journal.
-func windowProps(sys *System, slot int, spec snapshots.WindowSpec, w *snapshots.Window, last event.ID) *actor.Props {
+func windowProps(sys *System, slot int, spec snapshots.WindowSpec, w *snapshots.Window, last event.ID, stream *aggStream) *actor.Props {
 	var first atomic.Pointer[snapshots.Window]
 	first.Store(w)
 	return props(KindWindow, func() actor.Actor {
 		a := &windowActor{sys: sys, slot: slot, spec: spec}
 		if w := first.Swap(nil); w != nil {
-			a.w, a.lastApplied = w, last
+			a.w, a.lastApplied, a.stream = w, last, stream
 		}
 		return a
 	})
@@ -50,17 +51,24 @@ func (a *windowActor) Receive(ctx actor.Context) {
 		a.log = actorLog(a.sys.log, ctx)
 		if a.w == nil {
 			sent := a.sys.backlog.sent.Load() // all journaled: the journal tail holds them
-			w, last, err := recoverWindow(a.sys.cfg.Journal, a.spec, a.sys.now(), a.log)
+			w, last, seq, err := recoverWindow(a.sys.cfg.Journal, a.spec, a.sys.now(), a.sys.cluster != nil, a.log)
 			if err != nil {
 				panic(fmt.Errorf("window %s restart: %w", a.spec.Name, err))
 			}
 			a.w, a.lastApplied = w, last
+			if c := a.sys.cluster; c != nil {
+				a.stream = &aggStream{seq: seq, epoch: c.requestRewind(seq)}
+			}
 			a.sys.backlog.done(a.slot, sent)
 		}
 	case *applyBatch:
 		// A reset clears the totals only: windows slide with the clock
 		// (spec/metrics.md, "Scopes").
-		recs := skipApplied(m.recs, a.lastApplied)
+		if a.stream.stale(m) {
+			a.sys.backlog.done(a.slot, m.seq)
+			break
+		}
+		recs := a.stream.fresh(m, a.lastApplied)
 		for i := range recs {
 			if r := &recs[i]; r.Kind == event.KindEvent {
 				a.w.Apply(&r.Event)

@@ -14,9 +14,17 @@ import (
 
 // Checkpoint is a snapshot of derived state covering the journal up to and
 // including UpTo. Recovery loads the newest one and replays after UpTo.
+//
+// In cluster mode the journal is a copy of the cluster's stream and the
+// order that counts is the stream's: Seq is then the stream sequence of
+// the last message the state covers (records and ticks), recovery resumes
+// the stream at Seq+1, and UpTo is not used for replay. Seq is 0 in a
+// single node's checkpoints (and in every checkpoint written before
+// cluster mode existed, version 1).
 type Checkpoint struct {
 	UpTo  event.ID
 	At    time.Time
+	Seq   uint64
 	State []byte
 }
 
@@ -24,7 +32,12 @@ type Checkpoint struct {
 // and one to fall back to if the newest is damaged.
 const checkpointsKept = 2
 
-const checkpointVersion = 1
+// checkpointVersion is the version SaveCheckpoint writes: 2 adds Seq.
+// Version 1 checkpoints still load, with Seq 0.
+const (
+	checkpointVersion   = 2
+	checkpointVersionV1 = 1
+)
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -32,13 +45,15 @@ func checkpointKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{prefixCheckpoint}, seq)
 }
 
-// encodeCheckpoint: version byte, UpTo (16), At (12, see appendTime),
-// State, CRC-32C (4, little-endian) of the preceding bytes.
+// encodeCheckpoint: version byte (2), UpTo (16), At (12, see appendTime),
+// Seq (8, big-endian), State, CRC-32C (4, little-endian) of the preceding
+// bytes. Version 1 is the same without Seq.
 func encodeCheckpoint(c *Checkpoint) []byte {
-	b := make([]byte, 0, 1+16+12+len(c.State)+4)
+	b := make([]byte, 0, 1+16+12+8+len(c.State)+4)
 	b = append(b, checkpointVersion)
 	b = append(b, c.UpTo[:]...)
 	b = appendTime(b, c.At)
+	b = binary.BigEndian.AppendUint64(b, c.Seq)
 	b = append(b, c.State...)
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
@@ -47,7 +62,15 @@ var errBadCheckpoint = errors.New("bad checkpoint")
 
 func decodeCheckpoint(b []byte) (Checkpoint, error) {
 	var c Checkpoint
-	if len(b) < 1+16+12+4 || b[0] != checkpointVersion {
+	head := 1 + 16 + 12 // version, UpTo, At
+	switch {
+	case len(b) > 0 && b[0] == checkpointVersion:
+		head += 8 // Seq
+	case len(b) > 0 && b[0] == checkpointVersionV1:
+	default:
+		return c, errBadCheckpoint
+	}
+	if len(b) < head+4 {
 		return c, errBadCheckpoint
 	}
 	body := b[:len(b)-4]
@@ -60,7 +83,10 @@ func decodeCheckpoint(b []byte) (Checkpoint, error) {
 		return c, errBadCheckpoint
 	}
 	c.At = at
-	c.State = append([]byte(nil), body[29:]...)
+	if b[0] == checkpointVersion {
+		c.Seq = binary.BigEndian.Uint64(body[29:37])
+	}
+	c.State = append([]byte(nil), body[head:]...)
 	return c, nil
 }
 

@@ -237,7 +237,20 @@ func (j *Journal) admit() error {
 // keys are the Idempotency records of keyed requests among recs, written
 // in the same batch.
 func (j *Journal) Append(recs []event.Record, keys ...Idempotency) error {
-	if len(recs) == 0 {
+	return j.append(pebble.Sync, recs, keys)
+}
+
+// AppendUnsynced is Append without the sync: the records are in the
+// store's write-ahead log when it returns, and a crash of the machine may
+// take the newest of them. It is for a journal that copies a durable log
+// kept elsewhere (cluster mode: the stream holds them, and a node that
+// restarts reads again from its checkpoint's stream sequence).
+func (j *Journal) AppendUnsynced(recs []event.Record, keys ...Idempotency) error {
+	return j.append(pebble.NoSync, recs, keys)
+}
+
+func (j *Journal) append(sync *pebble.WriteOptions, recs []event.Record, keys []Idempotency) error {
+	if len(recs) == 0 && len(keys) == 0 {
 		return nil
 	}
 	if err := j.injected(); err != nil {
@@ -287,7 +300,7 @@ func (j *Journal) Append(recs []event.Record, keys ...Idempotency) error {
 			return fmt.Errorf("append journal index: %w", err)
 		}
 	}
-	if err := j.commit(b, pebble.Sync); err != nil {
+	if err := j.commit(b, sync); err != nil {
 		return fmt.Errorf("append %d journal records: %w", len(recs), err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,7 @@ type Metrics struct {
 	messagesSent   prometheus.Counter
 	slowClients    prometheus.Counter
 	restarts       *prometheus.CounterVec
+	cluster        atomic.Pointer[clusterMetrics] // cluster.go; nil on one node
 }
 
 // New returns the metrics, registered with a registry of their own (with

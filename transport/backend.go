@@ -34,6 +34,9 @@ type System interface {
 	ListEvents(page, size int) ([]event.Event, bool, error)
 	ListEventsByType(eventType string, page, size int) ([]event.Event, bool, error)
 	Health() actors.Health
+	// Cluster is the node's view of its cluster; ok is false on a single
+	// node.
+	Cluster() (h actors.ClusterHealth, ok bool)
 	ActorTree() *actors.ActorNode
 	SupervisionEvents() []actors.SupervisionEvent
 	// Faults is the fault injector (/debug/faults with --fault-injection).

@@ -192,6 +192,9 @@ func (a *eventsAPI) ingest(w http.ResponseWriter, r *http.Request, evs []event.E
 				msg += "; these events were not acknowledged and may or may not have been stored"
 			}
 			writeError(w, http.StatusServiceUnavailable, msg, nil)
+		case errors.Is(err, actors.ErrNoQuorum):
+			w.Header().Set("Retry-After", clusterRetryAfter)
+			writeError(w, http.StatusServiceUnavailable, clusterUnavailableMessage, nil)
 		case errors.Is(err, actors.ErrOverloaded):
 			writeError(w, http.StatusServiceUnavailable, "ingest queue full, retry later", nil)
 		case errors.Is(err, actors.ErrStopped):
@@ -293,6 +296,8 @@ type healthBody struct {
 	// absent when the free space cannot be measured.
 	DiskFreeBytes      *uint64 `json:"diskFreeBytes,omitempty"`
 	DiskFreeLimitBytes *uint64 `json:"diskFreeLimitBytes,omitempty"`
+	// Cluster is the node's cluster state (cluster mode only).
+	Cluster *clusterJSON `json:"cluster,omitempty"`
 }
 
 func (a *eventsAPI) health(w http.ResponseWriter, r *http.Request) {
@@ -320,6 +325,9 @@ func (a *eventsAPI) health(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.DiskFull {
 		b.Journal = "full"
+	}
+	if h.Cluster != nil {
+		b.Cluster = clusterView(h.Cluster)
 	}
 	writeJSON(w, status, b)
 }

@@ -23,6 +23,9 @@ func opsRoutes(sys System, cfg OpsConfig) []route {
 	routes := []route{{"/api/v1/system/actors", methods{http.MethodGet: func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, systemActors{Root: sys.ActorTree(), Supervision: supervisionView(sys.SupervisionEvents())})
 	}}}}
+	routes = append(routes, route{"/api/v1/system/cluster", methods{http.MethodGet: func(w http.ResponseWriter, _ *http.Request) {
+		serveCluster(w, sys)
+	}}})
 	if cfg.Metrics != nil {
 		routes = append(routes, route{"/metrics", methods{http.MethodGet: cfg.Metrics.ServeHTTP}})
 	}

@@ -27,6 +27,7 @@ type config struct {
 	Ops      opsConfig      // config_ops.go
 	Queues   queuesConfig   // config_queues.go
 	Disk     diskConfig     // config_disk.go
+	Cluster  clusterConfig  // config_cluster.go
 }
 
 // flagRegistrar registers flags on fs that write into c. Settings of one
@@ -119,6 +120,9 @@ func (c *config) validate() error {
 	}
 	if c.CheckpointInterval <= 0 {
 		return fmt.Errorf("--checkpoint-interval must be positive")
+	}
+	if err := c.Cluster.validate(); err != nil {
+		return err
 	}
 	return c.Queues.validate()
 }

@@ -97,20 +97,34 @@ func serve(cfg *config, log zerolog.Logger) error {
 		return fmt.Errorf("open journal in %s: %w", cfg.DataDir, err)
 	}
 	defer j.Close()
+	var cn *clusterNode
+	if cfg.Cluster.enabled() {
+		if cn, err = startCluster(cfg, log); err != nil {
+			return err
+		}
+		defer cn.node.Shutdown() // after the actors stopped, before the journal closes
+	}
 	build := buildInfo()
 	ops := newOps(cfg.Ops)
 	ops.metrics.SetBuildInfo(build)
 	ops.metrics.ObserveDisk(diskUsage(j))
-	sys, err := actors.Start(cfg.Queues.actorsConfig(ops.actorsConfig(actors.Config{
+	acfg := actors.Config{
 		Log:                log.With().Str("component", "actors").Logger(),
 		Journal:            j,
 		Retention:          cfg.Retention,
 		IdempotencyWindow:  cfg.IdempotencyWindow,
 		CheckpointInterval: cfg.CheckpointInterval,
 		Sessions:           sec.sessionConfig(actors.SessionConfig{ServerName: "Eventara/" + version}),
-	})))
+	}
+	if cn != nil {
+		acfg.Cluster = cn.cfg
+	}
+	sys, err := actors.Start(cfg.Queues.actorsConfig(ops.actorsConfig(acfg)))
 	if err != nil {
 		return fmt.Errorf("start actors: %w", err)
+	}
+	if cn != nil {
+		ops.metrics.ObserveCluster(sys)
 	}
 	pushLog := log.With().Str("component", "push").Logger()
 	push := sockjs.NewHandler(cfg.Queues.pushConfig(sec.pushConfig(sockjs.Config{Prefix: "/ws", Log: pushLog})), sys.Sessions())

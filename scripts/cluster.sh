@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# A 3-node Eventara cluster on this machine behind HAProxy (Debian's
+# haproxy package), for trying cluster mode and for tests.
+#
+#   scripts/cluster.sh up DIR PORT   start what is not running: node N (1..3) with
+#                                    HTTP on PORT+N, NATS routes on PORT+10+N, data in
+#                                    DIR/nodeN, pid in DIR/nodeN.pid, log in DIR/nodeN.log;
+#                                    the balancer on PORT (DIR/lb.pid, DIR/haproxy.cfg).
+#                                    Returns once every part it started answers health.
+#   scripts/cluster.sh down DIR      stop everything started in DIR.
+#
+# EVENTARA_BIN names the binary (default bin/eventara). The balancer sends
+# a SockJS session's HTTP requests (/ws/<server>/<session>/...) to one node
+# by a hash of that path, passes WebSocket upgrades (plain /ws included)
+# and spreads everything else round-robin over the healthy nodes.
+set -euo pipefail
+
+bin=${EVENTARA_BIN:-$(dirname "$0")/../bin/eventara}
+
+usage() { echo "usage: $0 up DIR PORT | down DIR" >&2; exit 2; }
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+wait_health() { # url what
+  for _ in $(seq 1 600); do
+    if curl -fsS -o /dev/null --max-time 2 "$1"; then return 0; fi
+    sleep 0.2
+  done
+  echo "cluster.sh: $2 did not become healthy ($1)" >&2
+  return 1
+}
+
+up() {
+  local dir=$1 port=$2
+  command -v haproxy >/dev/null || { echo "cluster.sh: haproxy is required (apt-get install -y haproxy)" >&2; exit 1; }
+  [ -x "$bin" ] || { echo "cluster.sh: no binary at $bin (make build)" >&2; exit 1; }
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  local peers="127.0.0.1:$((port + 11)),127.0.0.1:$((port + 12)),127.0.0.1:$((port + 13))"
+  local started=()
+  for i in 1 2 3; do
+    if alive "$dir/node$i.pid"; then continue; fi
+    "$bin" --addr "127.0.0.1:$((port + i))" --data-dir "$dir/node$i" --node-name "node$i" \
+      --cluster-listen "127.0.0.1:$((port + 10 + i))" --cluster-peers "$peers" \
+      >>"$dir/node$i.log" 2>&1 &
+    echo $! >"$dir/node$i.pid"
+    started+=("$i")
+  done
+  if ! alive "$dir/lb.pid"; then
+    cat >"$dir/haproxy.cfg" <<CFG
+global
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 60s
+  timeout server 60s
+  timeout tunnel 1h
+  option http-server-close
+frontend eventara
+  bind 127.0.0.1:$port
+  acl sockjs_session path_reg ^/ws/[^/]+/[^/]+/
+  use_backend sessions if sockjs_session
+  default_backend nodes
+backend nodes
+  balance roundrobin
+  option httpchk GET /api/v1/events/health
+  server node1 127.0.0.1:$((port + 1)) check inter 1s fall 2 rise 1
+  server node2 127.0.0.1:$((port + 2)) check inter 1s fall 2 rise 1
+  server node3 127.0.0.1:$((port + 3)) check inter 1s fall 2 rise 1
+backend sessions
+  # /ws/<server>/<session>: every request of a SockJS session to one node
+  balance uri depth 3
+  hash-type consistent
+  option httpchk GET /api/v1/events/health
+  server node1 127.0.0.1:$((port + 1)) check inter 1s fall 2 rise 1
+  server node2 127.0.0.1:$((port + 2)) check inter 1s fall 2 rise 1
+  server node3 127.0.0.1:$((port + 3)) check inter 1s fall 2 rise 1
+CFG
+    haproxy -f "$dir/haproxy.cfg" -D -p "$dir/lb.pid"
+    started+=(lb)
+  fi
+  for p in "${started[@]}"; do
+    if [ "$p" = lb ]; then
+      wait_health "http://127.0.0.1:$port/api/v1/events/health" "the balancer"
+    else
+      wait_health "http://127.0.0.1:$((port + p))/api/v1/events/health" "node$p (log: $dir/node$p.log)"
+    fi
+  done
+  echo "cluster up: http://127.0.0.1:$port (nodes on $((port + 1))-$((port + 3)), data in $dir)"
+}
+
+down() {
+  local dir=$1
+  for f in "$dir"/node1.pid "$dir"/node2.pid "$dir"/node3.pid "$dir"/lb.pid; do
+    if alive "$f"; then kill "$(cat "$f")"; fi
+  done
+  for f in "$dir"/node1.pid "$dir"/node2.pid "$dir"/node3.pid "$dir"/lb.pid; do
+    for _ in $(seq 1 100); do alive "$f" || break; sleep 0.1; done
+    if alive "$f"; then kill -9 "$(cat "$f")"; fi
+    rm -f "$f"
+  done
+}
+
+case "${1:-}" in
+up) [ $# -eq 3 ] || usage; up "$2" "$3" ;;
+down) [ $# -eq 2 ] || usage; down "$2" ;;
+*) usage ;;
+esac
