@@ -327,9 +327,10 @@ func (a *aggregatorActor) finishTick(ctx actor.Context) {
 	a.sys.metrics.TickBuilt(took)
 	a.sys.latest.Store(snap)
 	if a.sys.cluster == nil || a.stream.building() {
-		// In cluster mode only the stream's ticks are pushed: every node
-		// pushes those alike.
+		// In cluster mode only the stream's ticks are pushed (and
+		// evaluated by the rules): every node pushes those alike.
 		a.sys.publish(snap)
+		a.sys.offerRules(snap, a.lastViews)
 	}
 	for _, r := range a.answering {
 		r.answer()

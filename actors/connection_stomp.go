@@ -225,9 +225,9 @@ func (c *connectionActor) stompSubscribe(ctx actor.Context, f *stomp.Frame) *fai
 // subscribe starts a subscription actor for destination dest under the
 // client's subscription id.
 func (c *connectionActor) subscribe(ctx actor.Context, id, dest string) *failure {
-	if dest != metricsTopic {
+	if dest != metricsTopic && dest != alertsTopic {
 		return &failure{code: closeProtocolError, message: "unknown destination",
-			detail: "no destination " + strconv.Quote(dest) + "; subscribe to " + metricsTopic}
+			detail: "no destination " + strconv.Quote(dest) + "; subscribe to " + metricsTopic + " or " + alertsTopic}
 	}
 	if _, dup := c.subs[id]; dup {
 		return &failure{code: closeProtocolError, message: "duplicate subscription id",
@@ -240,7 +240,7 @@ func (c *connectionActor) subscribe(ctx actor.Context, id, dest string) *failure
 	c.subSeq++
 	n := strconv.FormatUint(c.subSeq, 10)
 	proto := subscriptionActor{sys: c.sys, conn: c.conn, framing: FramingSTOMP, version: c.version,
-		id: id, idPrefix: c.sessionID + "-" + n + "-"}
+		id: id, idPrefix: c.sessionID + "-" + n + "-", alerts: dest == alertsTopic}
 	if c.state == connJSON {
 		proto.framing = FramingJSON
 	}

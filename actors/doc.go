@@ -1,8 +1,10 @@
 // Package actors is the only package that imports protoactor-go. It owns the
 // actor system and its supervision tree: the ingest actor (journal appends
 // with group commit), the aggregator and its window actors, the scheduler
-// (the per-second tick), the topic of /topic/metrics, and one connection actor
-// per client session with one subscription actor per STOMP SUBSCRIBE.
+// (the per-second tick), the topics of /topic/metrics and /topic/alerts,
+// the rules actor with one actor per active rule (rules.go), and one
+// connection actor per client session with one subscription actor per
+// STOMP SUBSCRIBE.
 //
 // # Queues and their bounds
 //
@@ -26,6 +28,23 @@
 //     bytes → ERROR "Too many frames in flight" and close 1008
 //     (sessions.go); timers, one of each kind.
 //   - connection actors: MaxSessions → close 1013 (sessions.go).
+//   - rules mailbox: one rulesTick at most (tickSlot in alerting.go: a
+//     rules actor that is behind skips to the newest tick;
+//     TestRulesSkipToTheNewestTick); maxRuleCommands (64) API changes →
+//     ErrRulesBusy, HTTP 503 (TestRuleCommandsBounded); one ruleRecords
+//     per rule actor (ruleCell.busy: a rule actor whose last records are
+//     not taken drops its new ones and steps again from the journaled
+//     state).
+//   - rule actor mailboxes: one ruleSlot (the newest tick) at most, plus
+//     a resync per change (rule.go).
+//   - alerts topic mailbox: maxAlertsQueued (1,024) transitions → the push
+//     is skipped with an Error log, the transition stays journaled and
+//     listed (TestAlertPushBounded); each /topic/alerts subscription:
+//     maxAlertBacklog (256) messages not taken → closed as a slow consumer
+//     (TestAlertSubscriberBacklogBounded).
+//   - notifier queue: notifyQueueLength (1,024) notifications → dropped
+//     with an Error log naming the state log seq
+//     (TestNotifyQueueDropsPastItsBound).
 //   - the pool dispatcher's run queue: one entry per mailbox at most
 //     (dispatcher.go).
 //   - each client's outbound queue belongs to transport (its QueueLength):

@@ -34,6 +34,14 @@ type Journal interface {
 	Probe() error
 	Writable() error
 	DiskStatus() journal.DiskStatus
+	// The state log of rules and alerts (journal/statelog.go): synced
+	// appends numbered from 1, replay after a number, and compaction into
+	// one snapshot that covers the log up to a number.
+	AppendState(records [][]byte) (uint64, error)
+	ReplayState(after uint64, fn func(seq uint64, data []byte) error) error
+	CompactState(upTo uint64, data []byte) error
+	LoadStateSnapshot() (upTo uint64, data []byte, ok bool, err error)
+
 	// SetFault makes appends fail with err (nil clears it): fault
 	// injection for drills.
 	SetFault(err error)

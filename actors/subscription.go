@@ -28,6 +28,20 @@ type subscriptionActor struct {
 	dead bool     // the client's queue overflowed; the connection is closing
 	slot *deliver // the topic's pushes, one incarnation's
 	last *Shared  // the last snapshot the topic's pushes sent
+
+	// alerts marks a subscription of /topic/alerts: it registers with the
+	// alerts topic and takes every queued transition from aslot.
+	alerts bool
+	aslot  *alertSlot
+}
+
+// register registers with the subscription's topic.
+func (s *subscriptionActor) register(ctx actor.Context) {
+	if s.alerts {
+		ctx.Send(s.sys.alertsTopic, &alertsSubscribe{sub: ctx.Self(), slot: s.aslot})
+		return
+	}
+	ctx.Send(s.sys.topic, &topicSubscribe{sub: ctx.Self(), slot: s.slot})
 }
 
 func (s *subscriptionActor) Receive(ctx actor.Context) {
@@ -39,17 +53,29 @@ func (s *subscriptionActor) Receive(ctx actor.Context) {
 		if s.sys.debugLog {
 			s.log = actorLog(s.sys.log, ctx).With().Str("subscription", s.id).Logger()
 		}
-		s.slot = new(deliver)
-		ctx.Send(s.sys.topic, &topicSubscribe{sub: ctx.Self(), slot: s.slot})
+		s.slot, s.aslot = new(deliver), new(alertSlot)
+		s.register(ctx)
 	case *resubscribe:
-		ctx.Send(s.sys.topic, &topicSubscribe{sub: ctx.Self(), slot: s.slot})
+		s.register(ctx)
+	case *alertSlot:
+		q, overflow := msg.take()
+		if overflow && !s.dead {
+			s.dead = true
+			ctx.Send(ctx.Parent(), &slowConsumer{subscription: s.id})
+			return
+		}
+		for _, sh := range q {
+			s.deliver(ctx, sh)
+		}
 	case *deliver:
 		if sh := msg.take(); sh != s.last {
 			s.last = sh
 			s.deliver(ctx, sh)
 		}
 	case *deliverNow:
-		s.deliver(ctx, msg.shared)
+		if !s.alerts { // /app/subscribe sends the current snapshot, not an alert
+			s.deliver(ctx, msg.shared)
+		}
 	}
 }
 

@@ -22,6 +22,12 @@ import (
 //	├── scheduler    restart, backoff 10ms→1s, never gives up
 //	├── topic        restart, backoff 10ms→1s, never gives up; its
 //	│                subscriber registry is rebuilt from the live tree
+//	├── topic-alerts the same, for /topic/alerts
+//	├── rules        restart, backoff 50ms→2s, never gives up; rebuilds
+//	│   │            rules and alerts from the state snapshot + log
+//	│   └── rule-*   restart, 10ms→1s, from the journaled state; more than
+//	│                5 failures in 30s stop it (the rule is not evaluated
+//	│                until it is changed or enabled again)
 //	└── sessions     restart (closes every client: 1011), 10ms→1s
 //	    └── conn-*   stop: the client is closed with 1011 and reconnects
 //	        └── sub-* restart, 10ms→1s; more than 3 failures in 10s stop it
@@ -75,12 +81,15 @@ const (
 	KindSessions     Kind = "sessions"
 	KindConnection   Kind = "connection"
 	KindSubscription Kind = "subscription"
+	KindRules        Kind = "rules"
+	KindRule         Kind = "rule"
 	KindOther        Kind = "other"
 )
 
 // kinds are the kinds of the tree's actors (KindRoot is the guardian,
 // KindOther what was spawned without props).
-var kinds = []Kind{KindIngest, KindAggregator, KindWindow, KindScheduler, KindApplier, KindTopic, KindSessions, KindConnection, KindSubscription}
+var kinds = []Kind{KindIngest, KindAggregator, KindWindow, KindScheduler, KindApplier, KindTopic, KindSessions, KindConnection, KindSubscription,
+	KindRules, KindRule}
 
 func defaultPolicies() map[Kind]policy {
 	top := func(initial, max time.Duration) policy {
@@ -94,10 +103,13 @@ func defaultPolicies() map[Kind]policy {
 		KindApplier:    top(10*time.Millisecond, time.Second),
 		KindTopic:      top(10*time.Millisecond, time.Second),
 		KindSessions:   top(10*time.Millisecond, time.Second),
+		KindRules:      top(50*time.Millisecond, 2*time.Second),
 		KindOther:      top(10*time.Millisecond, time.Second),
 		KindWindow: {RestartPolicy: RestartPolicy{MaxRestarts: 5, Within: 30 * time.Second,
 			InitialBackoff: 10 * time.Millisecond, MaxBackoff: time.Second}, exhausted: actor.EscalateDirective},
 		KindConnection: {stop: true},
+		KindRule: {RestartPolicy: RestartPolicy{MaxRestarts: 5, Within: 30 * time.Second,
+			InitialBackoff: 10 * time.Millisecond, MaxBackoff: time.Second}, exhausted: actor.StopDirective},
 		KindSubscription: {RestartPolicy: RestartPolicy{MaxRestarts: 3, Within: 10 * time.Second,
 			InitialBackoff: 10 * time.Millisecond, MaxBackoff: time.Second}, exhausted: actor.StopDirective},
 	}

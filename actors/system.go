@@ -12,6 +12,7 @@ import (
 
 	"github.com/eventara/eventara/journal"
 	"github.com/eventara/eventara/protocol/event"
+	"github.com/eventara/eventara/rulestore"
 	"github.com/eventara/eventara/snapshots"
 	"github.com/eventara/eventara/telemetry"
 )
@@ -51,6 +52,11 @@ type Config struct {
 	Supervision map[Kind]RestartPolicy
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
+	// Rules bounds the alerting state (rules, resolved alerts kept).
+	Rules rulestore.Config
+	// Notifier receives the alert transitions to notify. Nil means
+	// LogNotifier on Log.
+	Notifier Notifier
 	// Cluster, when set, runs the node in cluster mode (stream.go): the
 	// cluster's stream is the journal and the tick source; Journal is the
 	// node's local copy. Nil: one node.
@@ -100,6 +106,11 @@ type System struct {
 	// *SnapshotReady per tick.
 	topic    *actor.PID
 	sessions Sessions
+	// rules owns the rules and alerts (rules.go); alertsTopic is
+	// /topic/alerts; alerting is their state shared with the API's reads.
+	rules       *actor.PID
+	alertsTopic *actor.PID
+	alerting    *alerting
 	// pushDispatcher runs connection and subscription mailboxes (nil in
 	// bare test systems: protoactor's default then).
 	pushDispatcher *poolDispatcher
@@ -140,8 +151,10 @@ type System struct {
 }
 
 // Start recovers the metrics state from the journal (newest checkpoint plus
-// the tail after it) and starts the actor tree: ingest, aggregator with its
-// windows, scheduler, topic and the session manager.
+// the tail after it) and the rules and alerts (state snapshot plus log),
+// and starts the actor tree: ingest, aggregator with its windows,
+// scheduler, topics, rules with one actor per active rule, and the session
+// manager.
 func Start(cfg Config) (*System, error) {
 	if cfg.Journal == nil {
 		return nil, errors.New("actors: Config.Journal is required")
@@ -179,6 +192,9 @@ func Start(cfg Config) (*System, error) {
 
 	if s.topic, err = spawnTopic(s); err != nil {
 		return nil, fmt.Errorf("spawn topic: %w", err)
+	}
+	if err := s.startRules(); err != nil {
+		return nil, err
 	}
 	// Each incarnation is a new actor value; only the first gets the state
 	// recovered here (a restarted aggregator recovers its own).
@@ -433,8 +449,9 @@ func (s *System) probeJournal(now time.Time) string {
 
 // Stop stops the actors in order: faults cleared and pending restarts run
 // at once, the scheduler, the ingest actor once every request it took is
-// answered, a last checkpoint, the aggregator, the sessions (clients closed
-// with 1001), the topic. (protoactor's own Shutdown stops no actor.) The
+// answered, a last checkpoint, the aggregator, the rules (a last
+// compaction; queued notifications handed to the Notifier), the sessions
+// (clients closed with 1001), the topics. (protoactor's own Shutdown stops no actor.) The
 // journal is closed by the caller after.
 func (s *System) Stop(ctx context.Context) error {
 	if !s.stopped.CompareAndSwap(false, true) {
@@ -473,13 +490,42 @@ func (s *System) Stop(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	stop(s.aggregator)
+	stop(s.rules) // after the aggregator: no tick comes after; it compacts its log
+	s.alerting.notify.close()
 	stopSessions(s)
 	if s.pushDispatcher != nil {
 		s.pushDispatcher.stop()
 	}
 	stop(s.topic)
+	stop(s.alertsTopic)
 	s.as.Shutdown()
 	return errors.Join(errs...)
+}
+
+// startRules loads the rules and alerts and spawns the alerts topic and
+// the rules actor.
+func (s *System) startRules() error {
+	loaded, err := loadRules(s.cfg.Journal, s.cfg.Rules, s.log)
+	if err != nil {
+		return err
+	}
+	notifier := s.cfg.Notifier
+	if notifier == nil {
+		notifier = LogNotifier{Log: s.log}
+	}
+	s.alerting = &alerting{store: loaded.store, notify: newNotifyQueue(notifier, s.log, notifyQueueLength)}
+	if s.alertsTopic, err = spawnAlertsTopic(s); err != nil {
+		return fmt.Errorf("spawn alerts topic: %w", err)
+	}
+	var first atomic.Pointer[rulesLoaded]
+	first.Store(loaded)
+	p := props(KindRules, func() actor.Actor {
+		return &rulesActor{sys: s, al: s.alerting, first: first.Swap(nil)}
+	})
+	if s.rules, err = s.root.SpawnNamed(p, "rules"); err != nil {
+		return fmt.Errorf("spawn rules: %w", err)
+	}
+	return nil
 }
 
 // finalCheckpoint asks the aggregator for a checkpoint of everything applied

@@ -12,6 +12,8 @@
 //	'p'                                        → the Probe scratch key
 //	'i' + SHA-256(idempotency key)             → Idempotency (version, At, request fingerprint, event IDs)
 //	'j' + At (12 bytes) + SHA-256(key)         → nothing: the time index PruneIdempotency scans
+//	's' + seq (8 bytes, big-endian)            → a state log record (rules and alerts, statelog.go)
+//	'S'                                        → the state log's compacted snapshot
 //
 // IDs are ULIDs assigned by the ingest actor in journal order, so key order
 // is journal order: Replay is a forward scan of 'e', List a backward one.

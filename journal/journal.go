@@ -70,6 +70,12 @@ type Journal struct {
 	cpMu  sync.Mutex
 	cpSeq uint64
 
+	// stateMu serialises the state log's appends and compactions;
+	// stateSeq is its last record number, read on first use.
+	stateMu       sync.Mutex
+	stateSeq      uint64
+	stateSeqKnown bool
+
 	fault atomic.Pointer[error]
 
 	// guard refuses writes while the disk is (nearly) full (disk.go).
@@ -417,7 +423,8 @@ func (x *indexEntries) sort() {
 // splitKeySpaces ends sstables at the boundaries of the record and index key
 // spaces (see the package documentation).
 func splitKeySpaces(start []byte) (pebble.SpanPolicy, []byte, error) {
-	for _, end := range [][]byte{recordLower, recordUpper, {prefixType}, {prefixType + 1}} {
+	for _, end := range [][]byte{stateSnapshotKey, {keyStateSnapshot + 1}, recordLower, recordUpper,
+		stateLower, stateUpper, {prefixType}, {prefixType + 1}} {
 		if bytes.Compare(start, end) < 0 {
 			return pebble.SpanPolicy{}, end, nil
 		}

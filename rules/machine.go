@@ -317,3 +317,19 @@ func (m *Machine) State() MachineState {
 	}
 	return s
 }
+
+// RestoreMachine returns the machine of r in state s (from State, kept in
+// a compacted snapshot of the journaled records): the same machine that
+// applying every record up to s would give, so a long record log need not
+// be kept to rebuild it.
+func RestoreMachine(r *Rule, s MachineState) *Machine {
+	m := NewMachine(r)
+	if s.Open != nil && s.Open.RuleID == r.ID {
+		a := *s.Open
+		m.open = &a
+	}
+	m.seq, m.hold = s.Seq, s.Hold
+	m.lastFired, m.lastNotified = s.LastFired, s.LastNotified
+	m.notified = append([]time.Time(nil), s.Notified...)
+	return m
+}

@@ -296,3 +296,45 @@ func TestRenderMessage(t *testing.T) {
 		t.Errorf("template: %q, want %q", got, want)
 	}
 }
+
+// TestRestoreMachineContinuesLikeTheOriginal: a machine restored from a
+// JSON round trip of State at any point produces the same records as the
+// original from then on.
+func TestRestoreMachineContinuesLikeTheOriginal(t *testing.T) {
+	t.Parallel()
+	policy := Policy{For: 20 * time.Second, Cooldown: time.Minute, Suppression: 5 * time.Minute, MaxPerHour: 3}
+	outcomes := []Outcome{Holds, Holds, Holds, Clear, Holds, NoData, Holds, Holds, Holds, Holds, Clear, Clear, Holds}
+	step := func(m *Machine, i int) []Record {
+		recs := m.Step(Result{At: at(i * 10), Outcome: outcomes[(i*7+i/13)%len(outcomes)], Value: float64(i)})
+		if a, ok := m.Open(); ok && a.Status == AlertFiring && i%29 == 0 {
+			rec, err := m.Resolve(a.ID, "bob", "fixed", at(i*10))
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs = append(recs, rec)
+		}
+		return recs
+	}
+	for _, cut := range []int{0, 3, 17, 58, 90, 150} {
+		live := NewMachine(testRule(policy))
+		for i := range cut {
+			step(live, i)
+		}
+		b, err := json.Marshal(live.State())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st MachineState
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatal(err)
+		}
+		restored := RestoreMachine(testRule(policy), st)
+		for i := cut; i < cut+200; i++ {
+			want, _ := json.Marshal(step(live, i))
+			got, _ := json.Marshal(step(restored, i))
+			if string(got) != string(want) {
+				t.Fatalf("restored at %d, step %d:\n got %s\nwant %s", cut, i, got, want)
+			}
+		}
+	}
+}

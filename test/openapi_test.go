@@ -110,6 +110,41 @@ func TestOpenAPIContract(t *testing.T) {
 		})
 	}
 
+	// Rules: every endpoint's success and its errors (the alerts of a
+	// firing rule are judged in TestAlertRuleLifecycle).
+	rule := c.do(t, post("/api/v1/rules", `{"name":"Slow","ruleType":"threshold","severity":"warning",
+		"ruleConfig":{"metricType":"P95_LATENCY","condition":"GREATER_THAN","thresholdValue":500,"timeWindowMinutes":5}}`, 201, false)).json(t)
+	ruleID, _ := rule["id"].(string)
+	c.do(t, call{method: http.MethodPut, path: "/api/v1/rules/" + ruleID, body: []byte(`{"priority":3,"notificationConfig":{"messageTemplate":"{ruleName}"}}`), status: 200})
+	c.do(t, post("/api/v1/rules/"+ruleID+"/enable", "", 200, false))
+	for _, p := range []string{"/api/v1/rules", "/api/v1/rules/" + ruleID, "/api/v1/rules/active", "/api/v1/rules/statistics",
+		"/api/v1/rules/search?q=slow", "/api/v1/rules/top-triggered", "/api/v1/rules/type/THRESHOLD", "/api/v1/rules/status/active",
+		"/api/v1/alerts", "/api/v1/alerts?status=firing,acknowledged&severity=CRITICAL&sortBy=triggeredAt&sortDirection=asc", "/api/v1/alerts/statistics"} {
+		c.do(t, get(p, 200, false))
+	}
+	c.do(t, post("/api/v1/rules/test", `{"ruleType":"THRESHOLD","severity":"INFO","ruleConfig":{"metricType":"ERROR_RATE","condition":"GREATER_THAN","thresholdValue":5}}`, 200, false))
+	c.do(t, post("/api/v1/rules/test/"+ruleID, "", 200, false))
+	for _, tc := range []struct {
+		name string
+		call call
+	}{
+		{"rule without a name", post("/api/v1/rules", `{"ruleType":"THRESHOLD","severity":"INFO","ruleConfig":{"metricType":"ERROR_RATE","condition":"GREATER_THAN","thresholdValue":5}}`, 400, true)},
+		{"rule with an unknown field", post("/api/v1/rules", `{"name":"x","ruleType":"THRESHOLD","severity":"INFO","ruleConfig":{},"colour":"red"}`, 400, true)},
+		{"rule config invalid", post("/api/v1/rules", `{"name":"x","ruleType":"THRESHOLD","severity":"INFO","ruleConfig":{"metricType":"NOPE"}}`, 400, false)},
+		{"duplicate rule name", post("/api/v1/rules", `{"name":"slow","ruleType":"THRESHOLD","severity":"INFO","ruleConfig":{"metricType":"ERROR_RATE","condition":"GREATER_THAN","thresholdValue":5}}`, 409, false)},
+		{"unknown rule", get("/api/v1/rules/nope", 404, false)},
+		{"unknown rule action", post("/api/v1/rules/"+ruleID+"/explode", "", 404, true)},
+		{"bad rule status", get("/api/v1/rules/status/ASLEEP", 400, false)},
+		{"search without q", get("/api/v1/rules/search", 400, true)},
+		{"bad alert filter", get("/api/v1/alerts?sortBy=colour", 400, true)},
+		{"unknown alert", get("/api/v1/alerts/nope", 404, false)},
+		{"acknowledge without who", post("/api/v1/alerts/nope/acknowledge", `{"acknowledgmentNotes":"x"}`, 400, true)},
+		{"resolve an unknown alert", post("/api/v1/alerts/nope/resolve", `{"resolvedBy":"ann"}`, 404, false)},
+	} {
+		t.Run(tc.name, func(t *testing.T) { c.do(t, tc.call) })
+	}
+	c.do(t, call{method: http.MethodDelete, path: "/api/v1/rules/" + ruleID, status: 204})
+
 	// A method a path does not take: 405 with Allow naming exactly the
 	// document's methods for it; an unknown path under /api: 404.
 	for p, item := range c.doc.Paths.Map() {
@@ -118,11 +153,11 @@ func TestOpenAPIContract(t *testing.T) {
 			documented = append(documented, m)
 		}
 		slices.Sort(documented)
-		a := c.doUndocumented(t, call{method: http.MethodPut, path: p, status: 405}, "MethodNotAllowed")
+		a := c.doUndocumented(t, call{method: http.MethodPatch, path: p, status: 405}, "MethodNotAllowed")
 		allow := strings.Split(a.header.Get("Allow"), ", ")
 		slices.Sort(allow)
 		if !slices.Equal(allow, documented) {
-			t.Errorf("PUT %s: Allow %v, the document has %v", p, allow, documented)
+			t.Errorf("PATCH %s: Allow %v, the document has %v", p, allow, documented)
 		}
 	}
 	c.doUndocumented(t, get("/api/v1/nope", 404, false), "NotFound")

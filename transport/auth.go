@@ -234,6 +234,8 @@ func requiredAccess(r *http.Request, pushPrefix string) access {
 		return access{role: RoleIngest}
 	case p == "/api/v1/metrics/reset" || p == "/api/v1/system" || strings.HasPrefix(p, "/api/v1/system/"):
 		return access{role: RoleAdmin}
+	case changesAlerting(r.Method, p):
+		return access{role: RoleAdmin}
 	case strings.HasPrefix(p, "/api/"):
 		return access{role: RoleRead}
 	case p == "/debug" || strings.HasPrefix(p, "/debug/") || p == "/metrics":
@@ -242,6 +244,19 @@ func requiredAccess(r *http.Request, pushPrefix string) access {
 		return access{role: RoleRead, optional: true, push: true}
 	}
 	return access{open: true}
+}
+
+// changesAlerting reports whether a request changes rules or alerts (the
+// admin role's): anything but a read or a rule test under /api/v1/rules
+// and /api/v1/alerts.
+func changesAlerting(method, p string) bool {
+	if !strings.HasPrefix(p, "/api/v1/rules") && !strings.HasPrefix(p, "/api/v1/alerts") {
+		return false
+	}
+	if method == http.MethodGet || method == http.MethodHead {
+		return false
+	}
+	return p != "/api/v1/rules/test" && !strings.HasPrefix(p, "/api/v1/rules/test/")
 }
 
 // authenticate answers 401 or 403 (JSON, with a WWW-Authenticate

@@ -5,6 +5,8 @@ import (
 
 	"github.com/eventara/eventara/actors"
 	"github.com/eventara/eventara/protocol/event"
+	"github.com/eventara/eventara/rules"
+	"github.com/eventara/eventara/rulestore"
 	"github.com/eventara/eventara/snapshots"
 )
 
@@ -39,6 +41,24 @@ type System interface {
 	SupervisionEvents() []actors.SupervisionEvent
 	// Faults is the fault injector (/debug/faults with --fault-injection).
 	Faults() *actors.Faults
+
+	// Rules and alerts (rules.go, alerts.go). Changes are journaled before
+	// they return; their errors are *rules.ValidationError,
+	// *actors.NameTakenError, actors.ErrRuleNotFound, ErrAlertNotFound,
+	// ErrAlertResolved, ErrTooManyRules, ErrRulesBusy, rules.ErrNotFiring,
+	// rules.ErrAlreadyAcknowledged or the journal's.
+	CreateRule(ctx context.Context, req *rules.CreateRuleRequest) (*rules.Rule, error)
+	UpdateRule(ctx context.Context, id string, req *rules.UpdateRuleRequest) (*rules.Rule, error)
+	DeleteRule(ctx context.Context, id string) error
+	SetRuleStatus(ctx context.Context, id string, st rules.Status) (*rules.Rule, error)
+	Rules(keep func(*rules.Rule) bool) []*rules.Rule
+	Rule(id string) (*rules.Rule, error)
+	RuleStatistics() rulestore.RuleStatistics
+	Alerts(f rulestore.AlertFilter) rulestore.AlertPage
+	Alert(id string) (rules.Alert, error)
+	AlertStatistics() rulestore.AlertStatistics
+	AcknowledgeAlert(ctx context.Context, id, by, notes string) (rules.Alert, error)
+	ResolveAlert(ctx context.Context, id, by, notes string) (rules.Alert, error)
 }
 
 var _ System = (*actors.System)(nil)

@@ -28,5 +28,6 @@ func apiRoutes(sys System, cfg Config) []route {
 		{"/api/v1/metrics/reset", methods{http.MethodPost: m.reset}},
 		{openAPIPath, methods{http.MethodGet: serveOpenAPI}},
 	}
+	routes = append(routes, rulesRoutes(sys)...)
 	return append(routes, opsRoutes(sys, cfg.Ops)...)
 }

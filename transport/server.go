@@ -147,7 +147,7 @@ func cors(next http.Handler) http.Handler {
 			return
 		}
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			sockjs.Preflight(w, r, "GET, POST, OPTIONS")
+			sockjs.Preflight(w, r, "GET, POST, PUT, DELETE, OPTIONS")
 			return
 		}
 		sockjs.SetCORS(w, r)

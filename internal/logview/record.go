@@ -414,9 +414,13 @@ func inferKind(path string) string {
 	switch {
 	case !strings.Contains(path, "/"):
 		switch name {
-		case "ingest", "aggregator", "scheduler", "topic", "sessions":
+		case "ingest", "aggregator", "scheduler", "topic", "sessions", "rules":
 			return name
+		case "topic-alerts":
+			return "topic"
 		}
+	case strings.HasPrefix(name, "rule-"):
+		return "rule"
 	case strings.HasPrefix(name, "window-"):
 		return "window"
 	case strings.HasPrefix(name, "conn-"):
