@@ -44,7 +44,7 @@ func TestOpsEndpoints(t *testing.T) {
 		}
 	}
 	walk(root)
-	for kind, want := range map[string]int{"root": 1, "ingest": 1, "aggregator": 1, "window": 5, "scheduler": 1, "topic": 1, "sessions": 1} {
+	for kind, want := range map[string]int{"root": 1, "ingest": 1, "aggregator": 1, "window": 5, "scheduler": 1, "topic": 2, "sessions": 1, "rules": 1} {
 		if kinds[kind] != want {
 			t.Errorf("%d actors of kind %s, want %d (tree %v)", kinds[kind], kind, want, root)
 		}
