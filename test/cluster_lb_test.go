@@ -16,7 +16,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/eventara/eventara/internal/testutil"
 )
@@ -137,4 +140,142 @@ func randomHex(t testing.TB, n int) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// TestClusterLeaderKill is TestClusterThreeNodes with the stream leader as
+// the victim, on scripts/cluster.sh's cluster: concurrent ingest through
+// the balancer and the nodes while the leader is SIGKILLed, an election
+// runs and `scripts/cluster.sh up` restarts that node alone. Afterwards
+// every 202'd id is readable from every node, totalEvents is the same on
+// every node and between acknowledged and sent, and every tick two nodes
+// both pushed has the same STOMP body on both (the restarted node's
+// included).
+func TestClusterLeaderKill(t *testing.T) {
+	c := startLBCluster(t)
+	leader := c.leader(0)
+	var survivors []*server
+	for i, s := range c.nodes {
+		if i != leader {
+			survivors = append(survivors, s)
+		}
+	}
+	pidsBefore := []int{c.pid(0), c.pid(1), c.pid(2)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logA, logB := subscribe(t, ctx, survivors[0]), subscribe(t, ctx, survivors[1])
+
+	in := &ingester{}
+	var targets atomic.Pointer[[]*server]
+	all := append([]*server{c.lb}, c.nodes...)
+	targets.Store(&all)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; ; i += 4 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ts := *targets.Load()
+				in.post(t, ts[i%len(ts)], i)
+			}
+		}()
+	}
+	ackedNow := func() int {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		return len(in.acked)
+	}
+	grows := func(what string, by int) {
+		t.Helper()
+		from := ackedNow()
+		testutil.WaitFor(t, 2*testutil.Patience, what, func() error {
+			if n := ackedNow(); n < from+by {
+				return fmt.Errorf("%d acknowledged since, want %d", n-from, by)
+			}
+			return nil
+		})
+	}
+	grows("events acknowledged before the kill", 30)
+
+	alive := append([]*server{c.lb}, survivors...)
+	targets.Store(&alive)
+	killed := time.Now()
+	c.kill(leader)
+	grows("events acknowledged after the leader's death", 30)
+	t.Logf("ingest resumed %s after the leader's SIGKILL", time.Since(killed).Round(time.Millisecond))
+	if now := c.leader(survivorIndex(c, survivors[0])); now == leader {
+		t.Errorf("node%d, SIGKILLed, is still the leader", leader+1)
+	}
+
+	took := c.up()
+	t.Logf("scripts/cluster.sh up restarted node%d in %s", leader+1, took.Round(time.Millisecond))
+	for i, p := range pidsBefore {
+		if now := c.pid(i); i != leader && now != p {
+			t.Errorf("cluster.sh up restarted node%d too (pid %d, was %d)", i+1, now, p)
+		} else if i == leader && now == p {
+			t.Errorf("cluster.sh up did not restart node%d", i+1)
+		}
+	}
+	logC := subscribe(t, ctx, c.nodes[leader])
+	targets.Store(&all)
+	grows("events acknowledged with all three back", 30)
+	close(stop)
+	wg.Wait()
+
+	in.mu.Lock()
+	acked := append([]string(nil), in.acked...)
+	in.mu.Unlock()
+	sent := in.sent.Load()
+	t.Logf("sent %d, acknowledged %d, other answers %d", sent, len(acked), in.other.Load())
+	var total float64
+	testutil.WaitFor(t, 2*testutil.Patience, "the same totalEvents on every node", func() error {
+		var got []float64
+		for _, s := range c.nodes {
+			_, m := getJSON(t, s.url("/api/v1/metrics"))
+			v, _ := path(m, "summary.totalEvents").(float64)
+			got = append(got, v)
+		}
+		if got[0] != got[1] || got[1] != got[2] || got[0] < float64(len(acked)) {
+			return fmt.Errorf("totalEvents %v, acknowledged %d", got, len(acked))
+		}
+		total = got[0]
+		return nil
+	})
+	if total > float64(sent) {
+		t.Fatalf("totalEvents %v > sent %d: something counted twice", total, sent)
+	}
+	for _, s := range c.nodes {
+		for _, id := range acked {
+			testutil.WaitFor(t, testutil.Patience, "event "+id+" on "+s.addr, func() error {
+				if code, _ := getJSON(t, s.url("/api/v1/events/"+id)); code != 200 {
+					return fmt.Errorf("GET %s: %d", id, code)
+				}
+				return nil
+			})
+		}
+	}
+	testutil.WaitFor(t, testutil.Patience, "ticks pushed by both survivors and by the restarted node", func() error {
+		if n := compareTicks(t, logA, logB); n < 5 {
+			return fmt.Errorf("%d ticks in common between the survivors", n)
+		}
+		if n := compareTicks(t, logA, logC); n < 3 {
+			return fmt.Errorf("%d ticks in common between a survivor and the restarted node", n)
+		}
+		return nil
+	})
+}
+
+// survivorIndex is s's index among c's nodes.
+func survivorIndex(c *lbCluster, s *server) int {
+	for i, n := range c.nodes {
+		if n == s {
+			return i
+		}
+	}
+	return -1
 }
