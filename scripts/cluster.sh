@@ -39,7 +39,7 @@ alive() {
 
 wait_health() { # url what
   for _ in $(seq 1 600); do
-    if curl -fsS -o /dev/null --max-time 2 "$1"; then return 0; fi
+    if curl -fs -o /dev/null --max-time 2 "$1"; then return 0; fi
     sleep 0.2
   done
   echo "cluster.sh: $2 did not become healthy ($1)" >&2
