@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Load runs behind `make bench`: each starts the real binary on a free
 # loopback port with a temporary data directory and prints figures.
-# Usage: scripts/bench.sh ./bin/eventara [ingest|trivial|compare|fanout|floor|recovery|all]
+# Usage: scripts/bench.sh ./bin/eventara [ingest|trivial|compare|fanout|floor|recovery|cluster|all]
+# cluster: 3 nodes of scripts/cluster.sh behind HAProxy, beside the load
+# tool: ingest through one node and through the balancer next to one
+# pebble node, memory per node, then scripts/cluster-failover.py (SIGKILL
+# of the stream leader, catch-up of the restarted node).
 # compare runs, one after the other in one go, the references and Eventara
 # they are read against: trivial-server then Eventara for single-event
 # ingest, floor-server then Eventara (deflate offered, then not) for the
@@ -10,7 +14,7 @@
 # for clients that do not offer permessage-deflate (the default offers it, as
 # browsers and Node's ws do).
 set -euo pipefail
-BIN=${1:?usage: bench.sh BINARY [ingest|trivial|compare|fanout|floor|recovery|all]}
+BIN=${1:?usage: bench.sh BINARY [ingest|trivial|compare|fanout|floor|recovery|cluster|all]}
 WHAT=${2:-all}
 BENCH=$(mktemp -d)/eventara-bench
 go build -o "$BENCH" ./cmd/eventara-bench
@@ -119,4 +123,40 @@ if [[ $WHAT == recovery || $WHAT == all ]]; then
   grep -o '"replayed":[0-9]*\|"took":[0-9.]*' "$d/data.log" | tr '\n' ' ' | sed 's/^/  recovery log: /'; echo
   stop_server
   du -sh "$d/data" | sed 's/^/  journal size: /'
+fi
+
+if [[ $WHAT == cluster || $WHAT == all ]]; then
+  rss() { awk '/^VmRSS:/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$1/status"; }
+  for b in "64 1" "8 1000"; do
+    set -- $b
+    echo "== cluster reference: one pebble node, conns $1, batch $2"
+    d=$(mktemp -d); start_server "$d/data"
+    "$BENCH" ingest --url "$URL" --conns "$1" --batch "$2" --duration 10s --server-pid "$PID"
+    stop_server
+  done
+  cdir=$(mktemp -d)
+  cport=$(python3 -c 'import random, socket
+for _ in range(200):
+    p = random.randint(10000, 32000); ok = True
+    for off in (0, 1, 2, 3, 11, 12, 13):
+        s = socket.socket()
+        try: s.bind(("127.0.0.1", p + off))
+        except OSError: ok = False
+        finally: s.close()
+        if not ok: break
+    if ok: print(p); break')
+  EVENTARA_BIN=$BIN scripts/cluster.sh up "$cdir/c" "$cport" >/dev/null
+  trap 'scripts/cluster.sh down "$cdir/c"' EXIT
+  node1=http://127.0.0.1:$((cport + 1)) lb=http://127.0.0.1:$cport
+  for b in "64 1" "8 1000"; do
+    set -- $b
+    echo "== cluster: 3 nodes, R3, through node1 alone, conns $1, batch $2"
+    "$BENCH" ingest --url "$node1" --conns "$1" --batch "$2" --duration 10s --server-pid "$(cat "$cdir/c/node1.pid")"
+    echo "== cluster: 3 nodes, R3, spread over all three by HAProxy, conns $1, batch $2"
+    "$BENCH" ingest --url "$lb" --conns "$1" --batch "$2" --duration 10s
+    echo "  RSS: node1 $(rss "$(cat "$cdir/c/node1.pid")"), node2 $(rss "$(cat "$cdir/c/node2.pid")"), node3 $(rss "$(cat "$cdir/c/node3.pid")")"
+  done
+  echo "== cluster: SIGKILL of the stream leader, catch-up of the restarted node"
+  EVENTARA_BIN=$BIN /usr/bin/python3 scripts/cluster-failover.py "$cdir/c" "$cport" "$BENCH"
+  scripts/cluster.sh down "$cdir/c"; trap - EXIT
 fi

@@ -9,21 +9,37 @@
 #                                    Returns once every part it started answers health.
 #   scripts/cluster.sh down DIR      stop everything started in DIR.
 #
-# EVENTARA_BIN names the binary (default bin/eventara). The balancer sends
+# EVENTARA_BIN names the binary (default bin/eventara), HAPROXY the
+# balancer (default haproxy on PATH, else /usr/sbin/haproxy). The balancer sends
 # a SockJS session's HTTP requests (/ws/<server>/<session>/...) to one node
 # by a hash of that path, passes WebSocket upgrades (plain /ws included)
 # and spreads everything else round-robin over the healthy nodes.
 set -euo pipefail
 
 bin=${EVENTARA_BIN:-$(dirname "$0")/../bin/eventara}
+# Debian installs haproxy in /usr/sbin, which a user's PATH may lack.
+haproxy=${HAPROXY:-$(command -v haproxy || echo /usr/sbin/haproxy)}
 
 usage() { echo "usage: $0 up DIR PORT | down DIR" >&2; exit 2; }
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# alive PIDFILE: the process runs. A zombie (SIGKILLed, its parent gone
+# and PID 1 not reaping, as in some containers) is dead: kill -0 alone
+# would call it alive, and up would never restart that node.
+alive() {
+  [ -f "$1" ] || return 1
+  local pid stat
+  pid=$(cat "$1")
+  kill -0 "$pid" 2>/dev/null || return 1
+  if [ -r "/proc/$pid/stat" ]; then
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ] || return 1
+  fi
+}
 
 wait_health() { # url what
   for _ in $(seq 1 600); do
-    if curl -fsS -o /dev/null --max-time 2 "$1"; then return 0; fi
+    if curl -fs -o /dev/null --max-time 2 "$1"; then return 0; fi
     sleep 0.2
   done
   echo "cluster.sh: $2 did not become healthy ($1)" >&2
@@ -32,7 +48,8 @@ wait_health() { # url what
 
 up() {
   local dir=$1 port=$2
-  command -v haproxy >/dev/null || { echo "cluster.sh: haproxy is required (apt-get install -y haproxy)" >&2; exit 1; }
+  [ -x "$haproxy" ] || { echo "cluster.sh: haproxy is required (apt-get install -y haproxy; or set HAPROXY)" >&2; exit 1; }
+  command -v curl >/dev/null || { echo "cluster.sh: curl is required (apt-get install -y curl)" >&2; exit 1; }
   [ -x "$bin" ] || { echo "cluster.sh: no binary at $bin (make build)" >&2; exit 1; }
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
@@ -77,7 +94,7 @@ backend sessions
   server node2 127.0.0.1:$((port + 2)) check inter 1s fall 2 rise 1
   server node3 127.0.0.1:$((port + 3)) check inter 1s fall 2 rise 1
 CFG
-    haproxy -f "$dir/haproxy.cfg" -D -p "$dir/lb.pid"
+    "$haproxy" -f "$dir/haproxy.cfg" -D -p "$dir/lb.pid"
     started+=(lb)
   fi
   for p in "${started[@]}"; do

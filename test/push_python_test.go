@@ -47,10 +47,17 @@ func TestPushSeedPythonSnippet(t *testing.T) {
 	requireDebianPython(t)
 	s := startServer(t)
 	seedEvents(t, s) // 5 events
+	checkSeedSnippet(t, "ws://"+s.addr+"/ws", s.url("/api/v1/events"), func() string { return tail(s.logs.String(), 30) })
+}
 
+// checkSeedSnippet runs the snippet against wsURL while totalEvents is 5,
+// posts 3 events to postURL after its first snapshot, and wants totals
+// that go 5 … 8. logs tells the server's side when it fails.
+func checkSeedSnippet(t *testing.T, wsURL, postURL string, logs func() string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*testutil.Patience)
 	defer cancel()
-	cmd := pythonCmd(ctx, "-u", "test/py/seed_snippet.py", "ws://"+s.addr+"/ws")
+	cmd := pythonCmd(ctx, "-u", "test/py/seed_snippet.py", wsURL)
 	// Until at least three snapshots came and one shows the three events
 	// posted after the first: however long a busy machine takes.
 	cmd.Env = append(cmd.Env, "SEED_MESSAGES=3", "SEED_UNTIL=Received metrics: 8",
@@ -80,7 +87,7 @@ func TestPushSeedPythonSnippet(t *testing.T) {
 			// show 8.
 			posted = true
 			for i := 0; i < 3; i++ {
-				code, body := postJSON(t, s.url("/api/v1/events"), fmt.Sprintf(`{"eventType":"py_%d","source":"python"}`, i))
+				code, body := postJSON(t, postURL, fmt.Sprintf(`{"eventType":"py_%d","source":"python"}`, i))
 				if code != http.StatusAccepted {
 					t.Errorf("POST event: %d %v", code, body)
 				}
@@ -89,7 +96,7 @@ func TestPushSeedPythonSnippet(t *testing.T) {
 	}
 	werr := cmd.Wait()
 	report := fmt.Sprintf("snippet exit: %v\nstdout:\n%s\nstderr:\n%s\nserver log (tail):\n%s",
-		werr, strings.Join(lines, "\n"), stderr.String(), tail(s.logs.String(), 30))
+		werr, strings.Join(lines, "\n"), stderr.String(), logs())
 	if len(lines) == 0 || lines[0] != "Connected" {
 		t.Fatalf("the snippet did not print Connected first\n%s", report)
 	}
@@ -150,13 +157,22 @@ func TestPushPythonSockJSClient(t *testing.T) {
 
 	s := startServer(t)
 	seedEvents(t, s)
-	out, err := pythonCmd(ctx, "test/py/sockjs_stomp_check.py", "http://"+s.addr+"/ws", "3",
+	checkPythonSockJS(t, "http://"+s.addr+"/ws", func() string { return tail(s.logs.String(), 30) })
+}
+
+// checkPythonSockJS runs sockjs_stomp_check.py against the SockJS
+// endpoint sockjsURL while totalEvents is 5.
+func checkPythonSockJS(t *testing.T, sockjsURL string, logs func() string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*testutil.Patience)
+	defer cancel()
+	out, err := pythonCmd(ctx, "test/py/sockjs_stomp_check.py", sockjsURL, "3",
 		strconv.Itoa(int(testutil.Patience/time.Second))).Output()
 	var res sockjsCheck
 	if jerr := json.Unmarshal(out, &res); jerr != nil {
-		t.Fatalf("sockjs_stomp_check.py: %v, output not JSON (%v): %q\nserver log:\n%s", err, jerr, out, tail(s.logs.String(), 30))
+		t.Fatalf("sockjs_stomp_check.py: %v, output not JSON (%v): %q\nserver log:\n%s", err, jerr, out, logs())
 	}
-	report := fmt.Sprintf("result: %s\nserver log (tail):\n%s", out, tail(s.logs.String(), 30))
+	report := fmt.Sprintf("result: %s\nserver log (tail):\n%s", out, logs())
 	if !res.Open || res.Connected == nil {
 		t.Fatalf("no SockJS open frame or no CONNECTED\n%s", report)
 	}

@@ -377,44 +377,57 @@ func rel(ts []int64, start int64) []int64 {
 	return out
 }
 
+// stompClientCase is one stomp-client.mjs run: a transport and a path.
+type stompClientCase struct {
+	name      string
+	transport string
+	path      string
+}
+
+// stompClientCases are every transport the Node clients speak: each SockJS
+// transport Node's sockjs-client has (the iframe ones need a browser:
+// test/browser) and the plain WebSocket forms.
+var stompClientCases = []stompClientCase{
+	{"sockjs-default", "default", "/ws"},
+	{"sockjs-websocket", "websocket", "/ws"},
+	{"sockjs-xhr-streaming", "xhr-streaming", "/ws"},
+	{"sockjs-xhr-polling", "xhr-polling", "/ws"},
+	{"sockjs-eventsource", "eventsource", "/ws"},
+	{"plain-factory-ws", "plain-factory", "/ws"},
+	{"plain-broker-ws", "plain-broker", "/ws"},
+	{"plain-broker-ws-websocket", "plain-broker", "/ws/websocket"},
+}
+
 func TestPushStompClients(t *testing.T) {
 	t.Parallel()
 	requireNodeModules(t)
 	s := startServer(t)
 	seedEvents(t, s)
 	apiShape := shapeOf(s.metrics(t))
-
-	cases := []struct {
-		name      string
-		transport string
-		path      string
-	}{
-		{"sockjs-default", "default", "/ws"},
-		{"sockjs-websocket", "websocket", "/ws"},
-		{"sockjs-xhr-streaming", "xhr-streaming", "/ws"},
-		{"sockjs-xhr-polling", "xhr-polling", "/ws"},
-		{"sockjs-eventsource", "eventsource", "/ws"},
-		{"plain-factory-ws", "plain-factory", "/ws"},
-		{"plain-broker-ws", "plain-broker", "/ws"},
-		{"plain-broker-ws-websocket", "plain-broker", "/ws/websocket"},
-	}
-	for _, tc := range cases {
+	for _, tc := range stompClientCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, stderr, err := runNode(t, 3*time.Minute, "stomp-client.mjs",
-				"--url", "http://"+s.addr, "--transport", tc.transport, "--path", tc.path)
-			var run stompRun
-			if jerr := json.Unmarshal(bytes.TrimSpace(out), &run); jerr != nil {
-				t.Fatalf("stomp-client.mjs: %v; output not JSON (%v): %q\nstderr: %s\nserver log:\n%s", err, jerr, out, stderr, tail(s.logs.String(), 40))
-			}
-			checkStompRun(t, &run, apiShape)
-			if t.Failed() {
-				for _, c := range run.Clients {
-					t.Logf("client %s frames:\n  %s", c.Name, strings.Join(c.Frames, "\n  "))
-				}
-				t.Logf("stderr: %s\nserver log (tail):\n%s", stderr, tail(s.logs.String(), 40))
-			}
+			runStompClient(t, "http://"+s.addr, tc, apiShape, func() string { return tail(s.logs.String(), 40) })
 		})
+	}
+}
+
+// runStompClient runs stomp-client.mjs against base over tc's transport
+// and judges the run; logs tells the server's side when it fails.
+func runStompClient(t *testing.T, base string, tc stompClientCase, apiShape any, logs func() string) {
+	t.Helper()
+	out, stderr, err := runNode(t, 3*time.Minute, "stomp-client.mjs",
+		"--url", base, "--transport", tc.transport, "--path", tc.path)
+	var run stompRun
+	if jerr := json.Unmarshal(bytes.TrimSpace(out), &run); jerr != nil {
+		t.Fatalf("stomp-client.mjs: %v; output not JSON (%v): %q\nstderr: %s\nserver log:\n%s", err, jerr, out, stderr, logs())
+	}
+	checkStompRun(t, &run, apiShape)
+	if t.Failed() {
+		for _, c := range run.Clients {
+			t.Logf("client %s frames:\n  %s", c.Name, strings.Join(c.Frames, "\n  "))
+		}
+		t.Logf("stderr: %s\nserver log (tail):\n%s", stderr, logs())
 	}
 }
 

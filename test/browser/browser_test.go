@@ -31,6 +31,24 @@ func TestDashboardInChromium(t *testing.T) { runInChromium(t, "dashboard.test.mj
 // server; try it out works, also behind a path prefix.
 func TestAPIDocsInChromium(t *testing.T) { runInChromium(t, "docs.test.mjs") }
 
+// TestDashboardClusterInChromium: the dashboard and sockjs-client over
+// every browser transport (iframe ones included) through the balancer of
+// scripts/cluster.sh's 3 nodes; the dashboard's node SIGKILLed.
+func TestDashboardClusterInChromium(t *testing.T) {
+	haproxy, err := exec.LookPath("haproxy")
+	if err != nil {
+		haproxy = "/usr/sbin/haproxy" // Debian's, often not on a user's PATH
+	}
+	testutil.RequireExecutable(t, "haproxy, the balancer of scripts/cluster.sh", haproxy, "apt-get install -y haproxy (.ci/run does it)")
+	testutil.Require(t, "curl (scripts/cluster.sh)", "apt-get install -y curl", func() error {
+		_, err := exec.LookPath("curl")
+		return err
+	})
+	testutil.RequireNodeModules(t, "../js", "test/js", "@stomp/stompjs")
+	t.Setenv("HAPROXY", haproxy)
+	runInChromium(t, "cluster.test.mjs")
+}
+
 // runInChromium runs one node test file against the binary in chromium.
 func runInChromium(t *testing.T, file string) {
 	testutil.RequireNode(t)

@@ -263,3 +263,135 @@ export class Dashboard {
     return this.page.textContent('[data-testid=last-updated]');
   }
 }
+
+/**
+ * ScriptCluster is the cluster scripts/cluster.sh starts: 3 nodes of
+ * EVENTARA_BIN behind HAProxy (HAPROXY names it), the balancer on `port`,
+ * node i on port+i, NATS routes on port+10+i.
+ */
+export class ScriptCluster {
+  constructor(port, dir) {
+    this.port = port;
+    this.dir = dir;
+    this.url = `http://127.0.0.1:${port}`;
+    this.nodes = [1, 2, 3].map((i) => `http://127.0.0.1:${port + i}`);
+  }
+
+  static async start() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eventara-cluster-'));
+    const c = new ScriptCluster(await clusterBasePort(), dir);
+    await c.up();
+    return c;
+  }
+
+  script(...args) {
+    return new Promise((resolve, reject) => {
+      const out = fs.openSync(path.join(this.dir, 'script.out'), 'a');
+      const p = spawn('bash', [path.join(repoRoot, 'scripts', 'cluster.sh'), ...args], {
+        stdio: ['ignore', out, out], // a file, not a pipe: the processes it starts outlive it
+        env: { ...process.env, EVENTARA_BIN: binPath },
+      });
+      p.once('error', reject);
+      p.once('exit', (code) => {
+        fs.closeSync(out);
+        if (code === 0) return resolve();
+        reject(new Error(`cluster.sh ${args.join(' ')}: exit ${code}\n${fs.readFileSync(path.join(this.dir, 'script.out'), 'utf8')}\n${this.logs()}`));
+      });
+    });
+  }
+
+  /** up starts what is not running (a killed node) and waits for its health. */
+  up() {
+    return this.script('up', this.dir, String(this.port));
+  }
+
+  async down() {
+    await this.script('down', this.dir);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** kill SIGKILLs node i (0-based) and waits until its port refuses. */
+  async kill(i) {
+    const pid = Number(fs.readFileSync(path.join(this.dir, `node${i + 1}.pid`), 'utf8'));
+    process.kill(pid, 'SIGKILL');
+    await waitFor(
+      async () => {
+        try {
+          await fetch(`${this.nodes[i]}/api/v1/events/health`);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      { what: `node${i + 1} gone` },
+    );
+  }
+
+  /** connections is node i's eventara_connections, all transports. */
+  async connections(i) {
+    const text = await (await fetch(`${this.nodes[i]}/metrics`)).text();
+    let n = 0;
+    for (const line of text.split('\n')) {
+      const m = line.match(/^eventara_connections(?:\{[^}]*\})? (\S+)$/);
+      if (m) n += Number(m[1]);
+    }
+    return n;
+  }
+
+  async total(base) {
+    const res = await fetch(`${base}/api/v1/metrics`);
+    if (!res.ok) throw new Error(`GET ${base}/api/v1/metrics: ${res.status}`);
+    return (await res.json()).summary.totalEvents;
+  }
+
+  /** post POSTs an event to base until a 202 (503s while a leader is elected). */
+  async post(base, event) {
+    await waitFor(
+      async () => {
+        const res = await fetch(`${base}/api/v1/events`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(event),
+        });
+        if (res.status === 202) return true;
+        if (res.status === 503 || res.status === 502) return false;
+        throw new Error(`POST ${base}/api/v1/events: ${res.status} ${await res.text()}`);
+      },
+      { what: `a 202 from ${base}`, interval: 200 },
+    );
+  }
+
+  logs(n = 30) {
+    return [1, 2, 3]
+      .map((i) => {
+        let log = '';
+        try {
+          log = fs.readFileSync(path.join(this.dir, `node${i}.log`), 'utf8');
+        } catch {}
+        return `--- node${i} ---\n${log.trimEnd().split('\n').slice(-n).join('\n')}`;
+      })
+      .join('\n');
+  }
+}
+
+/** clusterBasePort finds P with P, P+1..3 and P+11..13 free (below the ephemeral range). */
+async function clusterBasePort() {
+  const free = (port) =>
+    new Promise((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+  for (let i = 0; i < 200; i++) {
+    const base = 10000 + Math.floor(Math.random() * 22000);
+    let ok = true;
+    for (const off of [0, 1, 2, 3, 11, 12, 13]) {
+      if (!(await free(base + off))) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return base;
+  }
+  throw new Error('no free range of ports for the cluster');
+}
