@@ -74,14 +74,23 @@ defaults
   timeout server 60s
   timeout tunnel 1h
   option http-server-close
+  # A connection refused by a node that died (or restarts) between two
+  # health checks is tried again on another: requests do not fail for the
+  # up to two seconds (fall 2, inter 1s) before the check marks it down.
+  retries 3
+  option redispatch 1
 frontend eventara
   bind 127.0.0.1:$port
   acl sockjs_session path_reg ^/ws/[^/]+/[^/]+/
   use_backend sessions if sockjs_session
   default_backend nodes
+# The health check is liveness (/ws/info: the node serves HTTP), not
+# /api/v1/events/health: that is DOWN on every node while the stream
+# elects a leader (no quorum), and a balancer that drops every node then
+# answers 503 to reads and live push too, which the nodes still serve.
 backend nodes
   balance roundrobin
-  option httpchk GET /api/v1/events/health
+  option httpchk GET /ws/info
   server node1 127.0.0.1:$((port + 1)) check inter 1s fall 2 rise 1
   server node2 127.0.0.1:$((port + 2)) check inter 1s fall 2 rise 1
   server node3 127.0.0.1:$((port + 3)) check inter 1s fall 2 rise 1
@@ -89,7 +98,7 @@ backend sessions
   # /ws/<server>/<session>: every request of a SockJS session to one node
   balance uri depth 3
   hash-type consistent
-  option httpchk GET /api/v1/events/health
+  option httpchk GET /ws/info
   server node1 127.0.0.1:$((port + 1)) check inter 1s fall 2 rise 1
   server node2 127.0.0.1:$((port + 2)) check inter 1s fall 2 rise 1
   server node3 127.0.0.1:$((port + 3)) check inter 1s fall 2 rise 1
