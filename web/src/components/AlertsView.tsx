@@ -241,7 +241,7 @@ function RuleRow({ rule, onChanged }: { rule: Rule; onChanged: (r: Rule) => void
           {rule.status}
         </span>
       </td>
-      <td className="small">{describeConfig(rule.ruleConfig)}</td>
+      <td className="small rule-cond">{describeConfig(rule.ruleConfig)}</td>
       <td className="num">{rule.triggerCount}</td>
       <td className="num muted">{formatAgo(rule.lastTriggeredAt)}</td>
       <td>
