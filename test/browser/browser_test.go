@@ -1,5 +1,6 @@
 // Package browser runs the browser tests of the dashboard
-// (dashboard.test.mjs) and the API docs page (docs.test.mjs), node's test
+// (dashboard.test.mjs), its Alerts view (alerts.test.mjs) and the API docs
+// page (docs.test.mjs), node's test
 // runner driving Debian's chromium through playwright-core, from `go test`,
 // so `make test` runs them with everything else.
 //
@@ -25,6 +26,13 @@ func TestMain(m *testing.M) {
 }
 
 func TestDashboardInChromium(t *testing.T) { runInChromium(t, "dashboard.test.mjs") }
+
+// TestAlertsViewInChromium: a rule created and enabled in the Alerts view
+// fires while errors flow (a little over a minute: its window's history),
+// its alert arrives over /topic/alerts without a reload, and is acknowledged
+// and resolved in the page as the API then reports; the rule form shows the
+// server's field errors.
+func TestAlertsViewInChromium(t *testing.T) { runInChromium(t, "alerts.test.mjs") }
 
 // TestAPIDocsInChromium: /docs renders the OpenAPI document with every
 // path, under its Content-Security-Policy, with no request leaving the

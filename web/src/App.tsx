@@ -6,6 +6,40 @@ import { ConnectionBadge } from './components/ConnectionBadge';
 import { RateChart } from './components/RateChart';
 import { formatClock, formatRate } from './format';
 import { Anomalies, BySeverity, BySource, ByType, KpiRow, Panel, TimeWindows, TopEvents, TopUsers } from './components/Panels';
+import { AlertsView } from './components/AlertsView';
+import { useAlerts } from './useAlerts';
+import { openAlerts, viewOf, type View } from './alerts';
+import type { Alert, AlertTransition } from './api';
+
+/** useView is the view named by the location's hash (#/alerts), following its changes. */
+function useView(): View {
+  const [view, setView] = useState<View>(() => viewOf(window.location.hash));
+  useEffect(() => {
+    const onHash = () => setView(viewOf(window.location.hash));
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+  return view;
+}
+
+function Nav({ view, firing }: { view: View; firing: number }) {
+  return (
+    <nav className="views" aria-label="Views">
+      <a href="#/" aria-current={view === 'metrics' ? 'page' : undefined} data-testid="nav-metrics">
+        Metrics
+      </a>
+      <a href="#/alerts" aria-current={view === 'alerts' ? 'page' : undefined} data-testid="nav-alerts">
+        Alerts
+        {firing > 0 && (
+          <span className="nav-count" data-testid="firing-count">
+            {firing}
+            <span className="sr-only"> firing</span>
+          </span>
+        )}
+      </a>
+    </nav>
+  );
+}
 
 function EmptyState() {
   const api = new URL('api/v1/events', document.baseURI).toString();
@@ -39,11 +73,28 @@ export function App() {
     },
     [history],
   );
+  const view = useView();
+  const alerts = useAlerts();
+  // Counts live transitions: the Alerts view reloads the rules (trigger counts) on each.
+  const [transitions, setTransitions] = useState(0);
+  const { onAlert: feedAlert, reload: reloadAlerts } = alerts;
+  const onAlert = useCallback(
+    (a: Alert, t: AlertTransition) => {
+      feedAlert(a, t);
+      setTransitions((n) => n + 1);
+    },
+    [feedAlert],
+  );
   const { metrics, connectionState, error, reconnect } = useWebSocketMetrics(undefined, {
     onMessage,
+    // Alerts ride the same connection; after each (re)connection the list is
+    // fetched again, since pushes are lost while disconnected.
+    onAlert,
+    onConnect: reloadAlerts,
     // A wall screen should ride out a long restart: about 5 minutes of tries before ERROR.
     maxReconnectAttempts: 100,
   });
+  const firing = openAlerts(alerts.book).filter((a) => a.status === 'FIRING').length;
 
   // Re-render every few seconds anyway so relative times ("12 s ago") age.
   const [, tick] = useState(0);
@@ -56,9 +107,12 @@ export function App() {
   return (
     <div className="app">
       <header>
-        <h1>
-          <span className="logo" aria-hidden="true">◆</span> Eventara
-        </h1>
+        <div className="header-left">
+          <h1>
+            <span className="logo" aria-hidden="true">◆</span> Eventara
+          </h1>
+          <Nav view={view} firing={firing} />
+        </div>
         <div className="header-right">
           <a className="docs-link small" href="docs" data-testid="docs-link" title="The REST API, rendered from its OpenAPI document">API docs</a>
           {m && <span className="muted small" data-testid="last-updated">updated {formatClock(m.summary.lastUpdated)}</span>}
@@ -66,7 +120,9 @@ export function App() {
         </div>
       </header>
 
-      {!m ? (
+      {view === 'alerts' ? (
+        <AlertsView alerts={alerts} rulesVersion={transitions} />
+      ) : !m ? (
         <Waiting />
       ) : (
         <main className={connectionState === 'CONNECTED' ? '' : 'stale'} title={connectionState === 'CONNECTED' ? undefined : 'Not connected: these numbers are not updating'}>

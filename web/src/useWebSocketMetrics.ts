@@ -11,10 +11,15 @@
 //     React StrictMode's mount/unmount/mount leaves exactly one connection;
 //   - giving up: after maxReconnectAttempts failed attempts in a row the
 //     client is stopped and the state is ERROR; reconnect() starts over.
+//
+// With onAlert it also subscribes to /topic/alerts on the same connection
+// (the Alerts view); onConnect tells the page a (re)connection happened, so
+// it can fetch what it missed while disconnected.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import SockJS from 'sockjs-client';
 import { Client, type IMessage } from '@stomp/stompjs';
 import type { MetricsSnapshot } from './types';
+import type { Alert, AlertTransition } from './api';
 
 export enum ConnectionState {
   CONNECTING = 'CONNECTING',
@@ -23,6 +28,9 @@ export enum ConnectionState {
   RECONNECTING = 'RECONNECTING',
   ERROR = 'ERROR',
 }
+
+/** ALERTS_TOPIC carries alert transitions, one MESSAGE each. */
+export const ALERTS_TOPIC = '/topic/alerts';
 
 export interface WebSocketMetricsOptions {
   /** Topic to subscribe to. Zero value: '/topic/metrics'. */
@@ -35,6 +43,14 @@ export interface WebSocketMetricsOptions {
   heartbeat?: number;
   /** Called with every message, before state is set (e.g. to feed a chart). */
   onMessage?: (m: MetricsSnapshot) => void;
+  /**
+   * Called with every alert transition pushed on /topic/alerts: the alert
+   * (its MESSAGE body) and the `transition` header. Each connection
+   * subscribes to /topic/alerts when it is set.
+   */
+  onAlert?: (alert: Alert, transition: AlertTransition) => void;
+  /** Called after each (re)connection, once the subscriptions are made. */
+  onConnect?: () => void;
 }
 
 export interface WebSocketMetrics {
@@ -75,6 +91,10 @@ export function useWebSocketMetrics(
   const clientRef = useRef<Client | null>(null);
   const onMessageRef = useRef(options.onMessage);
   onMessageRef.current = options.onMessage;
+  const onAlertRef = useRef(options.onAlert);
+  onAlertRef.current = options.onAlert;
+  const onConnectRef = useRef(options.onConnect);
+  onConnectRef.current = options.onConnect;
 
   const stop = useCallback(() => {
     const client = clientRef.current;
@@ -123,6 +143,20 @@ export function useWebSocketMetrics(
         setMetrics(data);
         setLastMessageAt(Date.now());
       });
+      if (onAlertRef.current) {
+        client.subscribe(ALERTS_TOPIC, (message: IMessage) => {
+          if (!current()) return;
+          let alert: Alert;
+          try {
+            alert = JSON.parse(message.body) as Alert;
+          } catch (err) {
+            console.warn('eventara: bad alert message', err);
+            return;
+          }
+          onAlertRef.current?.(alert, message.headers['transition'] as AlertTransition);
+        });
+      }
+      onConnectRef.current?.();
     };
 
     client.onStompError = (frame) => {
