@@ -408,7 +408,9 @@ func (a *notifierActor) alert(ctx actor.Context, m *alertNotify) {
 // outbox's DoneMaxAge: one that the rules journaled and whose
 // notifications were not journaled yet (a crash in between, or the
 // hand-over queue full) is enqueued now; the others are known and
-// ignored. Rules given their own Notifier (tests) skip this.
+// ignored. Only to channels that existed at the transition, and only for
+// rules not changed since. Rules given their own Notifier (tests) skip
+// this. Guarded by TestNotifierReoffersWhatWasNotEnqueued.
 func (a *notifierActor) reoffer(now time.Time) {
 	if a.sys.cfg.Notifier != nil || a.sys.alerting == nil {
 		return
@@ -446,6 +448,9 @@ func (a *notifierActor) reoffer(now time.Time) {
 	})
 	var recs []notify.Record
 	for _, o := range offers {
+		if o.rule.UpdatedAt.After(o.rec.At) {
+			continue // the rule changed since (its channels, maybe): never a surprise notification
+		}
 		recs = append(recs, a.enqueue(o.rec, o.rule, now, o.rec.At)...)
 	}
 	if len(recs) > 0 {

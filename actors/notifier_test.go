@@ -17,6 +17,7 @@ import (
 
 	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/notify"
+	"github.com/eventara/eventara/protocol/event"
 	"github.com/eventara/eventara/rules"
 )
 
@@ -275,5 +276,45 @@ func TestChannelCommandsBounded(t *testing.T) {
 	}
 	if n := len(sys.Channels(nil)); n != maxChannelCommands {
 		t.Fatalf("%d channels", n)
+	}
+}
+
+// TestNotifierReoffersWhatWasNotEnqueued: an alert fired and journaled by
+// the rules whose notification never reached the outbox (here: the rules
+// handed it to another Notifier, as a crash between the two journals
+// would lose it) is enqueued and delivered by the notifier's next start,
+// once; a restart after that sends nothing again.
+func TestNotifierReoffersWhatWasNotEnqueued(t *testing.T) {
+	t.Parallel()
+	hook := newHookReceiver(t, func(int) int { return http.StatusOK })
+	dir := t.TempDir()
+	clock := &fakeClock{now: ruleT0}
+	elsewhere := &recordingNotifier{}
+	sys, stop := clockSystem(t, dir, clock, func(cfg *Config) { notifierConfig(cfg); cfg.Notifier = elsewhere })
+	createHook(t, sys, "hook", hook.URL)
+	r := createActive(t, sys, strings.Replace(errorRateRule("r"), `"severity"`, `"notificationChannels":["HOOK"],"severity"`, 1))
+	firing := untilAlert(t, sys, clock, r.ID, "firing", func() []event.Event { return errorEvents(1, 1) },
+		func(a rules.Alert) bool { return a.Status == rules.AlertFiring })
+	testutil.Eventually(t, "the firing handed to the other notifier", func() bool { return elsewhere.kinds() == "ALERT_FIRING" })
+	stop()
+	if requests, _ := hook.counts(); requests != 0 {
+		t.Fatalf("%d requests before the restart", requests)
+	}
+
+	for range 2 {
+		sys, stop = clockSystem(t, dir, clock, notifierConfig)
+		testutil.WaitFor(t, testutil.Patience, "the re-offered firing delivered", func() error {
+			if _, keys := hook.counts(); keys != firing.ID+":firing" {
+				return fmt.Errorf("delivered %q", keys)
+			}
+			if st := sys.NotificationStats(time.Time{}); st.TotalSent != 1 || st.Pending != 0 {
+				return fmt.Errorf("stats %+v", st)
+			}
+			return nil
+		})
+		stop()
+	}
+	if requests, _ := hook.counts(); requests != 1 {
+		t.Fatalf("%d requests, want 1", requests)
 	}
 }
