@@ -42,9 +42,18 @@
 //     listed (TestAlertPushBounded); each /topic/alerts subscription:
 //     maxAlertBacklog (256) messages not taken → closed as a slow consumer
 //     (TestAlertSubscriberBacklogBounded).
-//   - notifier queue: notifyQueueLength (1,024) notifications → dropped
-//     with an Error log naming the state log seq
-//     (TestNotifyQueueDropsPastItsBound).
+//   - notifier queue (the rules' hand-over to the Notifier):
+//     notifyQueueLength (1,024) notifications → dropped with an Error log
+//     naming the state log seq (TestNotifyQueueDropsPastItsBound); the
+//     notifier enqueues a dropped one at its next start (reoffer).
+//   - notifier mailbox: one alertNotify at most (the hand-over goroutine
+//     waits until it is journaled, up to notifyWait); maxChannelCommands
+//     (64) channel changes → ErrNotifierBusy, HTTP 503
+//     (TestChannelCommandsBounded); one timer beat per incarnation; at
+//     most maxInFlightPerChannel outcomes per channel.
+//   - channel actor mailboxes and their sends in progress:
+//     maxInFlightPerChannel (4) deliveries per channel; past it the rest
+//     wait in the outbox, not started (TestNotifierDeliversOnceThroughRetries).
 //   - the pool dispatcher's run queue: one entry per mailbox at most
 //     (dispatcher.go).
 //   - each client's outbound queue belongs to transport (its QueueLength):

@@ -41,6 +41,9 @@ type Journal interface {
 	ReplayState(after uint64, fn func(seq uint64, data []byte) error) error
 	CompactState(upTo uint64, data []byte) error
 	LoadStateSnapshot() (upTo uint64, data []byte, ok bool, err error)
+	// NotifyLog is the notifier's state log (channels and outbox), with
+	// its own numbering and compaction.
+	NotifyLog() *journal.StateLog
 
 	// SetFault makes appends fail with err (nil clears it): fault
 	// injection for drills.

@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -31,8 +32,8 @@ type Notification struct {
 	Rule *rules.Rule
 }
 
-// LogNotifier logs each notification at Info: the default until
-// notification channels exist.
+// LogNotifier logs each notification at Info (a Config.Notifier for
+// systems that deliver nothing).
 type LogNotifier struct {
 	Log zerolog.Logger
 }
@@ -110,4 +111,33 @@ func (q *notifyQueue) offer(note Notification) bool {
 func (q *notifyQueue) close() {
 	q.once.Do(func() { close(q.ch) })
 	<-q.done
+}
+
+// notifyWait bounds how long the rules' hand-over goroutine waits for the
+// notifier to journal one alert's notifications.
+const notifyWait = 30 * time.Second
+
+// actorNotifier is the Notifier of a System whose Config.Notifier is nil:
+// it hands each alert transition to the notifier actor and waits until its
+// notifications are journaled in the outbox, so at most one alertNotify
+// is in the notifier's mailbox. One that fails or times out is logged; the
+// notifier's next start enqueues it (reoffer).
+type actorNotifier struct{ sys *System }
+
+// Notify implements Notifier.
+func (n actorNotifier) Notify(note Notification) {
+	m := &alertNotify{n: note, done: make(chan error, 1)}
+	n.sys.root.Send(n.sys.notifier, m)
+	t := time.NewTimer(notifyWait)
+	defer t.Stop()
+	select {
+	case err := <-m.done:
+		if err != nil {
+			n.sys.log.Error().Err(err).Uint64("seq", note.Seq).Str("alert", note.Record.Alert.ID).
+				Msg("alert notifications not enqueued; the notifier enqueues them at its next start")
+		}
+	case <-t.C:
+		n.sys.log.Error().Uint64("seq", note.Seq).Str("alert", note.Record.Alert.ID).
+			Msg("notifier did not take an alert in time; it enqueues it at its next start")
+	}
 }

@@ -83,13 +83,15 @@ const (
 	KindSubscription Kind = "subscription"
 	KindRules        Kind = "rules"
 	KindRule         Kind = "rule"
+	KindNotifier     Kind = "notifier" // notification channels and the outbox (notifier_actor.go)
+	KindChannel      Kind = "channel"  // one notification channel's deliveries
 	KindOther        Kind = "other"
 )
 
 // kinds are the kinds of the tree's actors (KindRoot is the guardian,
 // KindOther what was spawned without props).
 var kinds = []Kind{KindIngest, KindAggregator, KindWindow, KindScheduler, KindApplier, KindTopic, KindSessions, KindConnection, KindSubscription,
-	KindRules, KindRule}
+	KindRules, KindRule, KindNotifier, KindChannel}
 
 func defaultPolicies() map[Kind]policy {
 	top := func(initial, max time.Duration) policy {
@@ -104,12 +106,17 @@ func defaultPolicies() map[Kind]policy {
 		KindTopic:      top(10*time.Millisecond, time.Second),
 		KindSessions:   top(10*time.Millisecond, time.Second),
 		KindRules:      top(50*time.Millisecond, 2*time.Second),
+		KindNotifier:   top(50*time.Millisecond, 2*time.Second),
 		KindOther:      top(10*time.Millisecond, time.Second),
 		KindWindow: {RestartPolicy: RestartPolicy{MaxRestarts: 5, Within: 30 * time.Second,
 			InitialBackoff: 10 * time.Millisecond, MaxBackoff: time.Second}, exhausted: actor.EscalateDirective},
 		KindConnection: {stop: true},
 		KindRule: {RestartPolicy: RestartPolicy{MaxRestarts: 5, Within: 30 * time.Second,
 			InitialBackoff: 10 * time.Millisecond, MaxBackoff: time.Second}, exhausted: actor.StopDirective},
+		// A channel actor that keeps failing fails the notifier, which
+		// rebuilds from its log.
+		KindChannel: {RestartPolicy: RestartPolicy{MaxRestarts: 5, Within: 30 * time.Second,
+			InitialBackoff: 10 * time.Millisecond, MaxBackoff: time.Second}, exhausted: actor.EscalateDirective},
 		KindSubscription: {RestartPolicy: RestartPolicy{MaxRestarts: 3, Within: 10 * time.Second,
 			InitialBackoff: 10 * time.Millisecond, MaxBackoff: time.Second}, exhausted: actor.StopDirective},
 	}

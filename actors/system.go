@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/eventara/eventara/journal"
+	"github.com/eventara/eventara/notify"
 	"github.com/eventara/eventara/protocol/event"
 	"github.com/eventara/eventara/rulestore"
 	"github.com/eventara/eventara/snapshots"
@@ -54,9 +55,13 @@ type Config struct {
 	Now func() time.Time
 	// Rules bounds the alerting state (rules, resolved alerts kept).
 	Rules rulestore.Config
-	// Notifier receives the alert transitions to notify. Nil means
-	// LogNotifier on Log.
+	// Notifier receives the alert transitions to notify. Nil means the
+	// notifier actor: the notification channels and their durable outbox
+	// (notifier_actor.go). Tests may set their own; the channels API works
+	// either way.
 	Notifier Notifier
+	// Notifications configures the channels and their delivery.
+	Notifications NotificationsConfig
 	// Cluster, when set, runs the node in cluster mode (stream.go): the
 	// cluster's stream is the journal and the tick source; Journal is the
 	// node's local copy. Nil: one node.
@@ -88,6 +93,7 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c.Notifications.setDefaults()
 }
 
 // System is the running actor tree. Its exported methods are what transport
@@ -111,6 +117,12 @@ type System struct {
 	rules       *actor.PID
 	alertsTopic *actor.PID
 	alerting    *alerting
+	// notifier owns the notification channels and the outbox
+	// (notifier_actor.go); notifying is their state shared with the API's
+	// reads; notifierGen numbers its incarnations.
+	notifier    *actor.PID
+	notifying   *notifying
+	notifierGen atomic.Uint64
 	// pushDispatcher runs connection and subscription mailboxes (nil in
 	// bare test systems: protoactor's default then).
 	pushDispatcher *poolDispatcher
@@ -492,6 +504,8 @@ func (s *System) Stop(ctx context.Context) error {
 	stop(s.aggregator)
 	stop(s.rules) // after the aggregator: no tick comes after; it compacts its log
 	s.alerting.notify.close()
+	stop(s.notifier) // after the rules' hand-over: it compacts its log, stops the sends in progress
+	s.notifying.sender.Close()
 	stopSessions(s)
 	if s.pushDispatcher != nil {
 		s.pushDispatcher.stop()
@@ -511,11 +525,14 @@ func (s *System) startRules() error {
 	}
 	notifier := s.cfg.Notifier
 	if notifier == nil {
-		notifier = LogNotifier{Log: s.log}
+		notifier = actorNotifier{sys: s}
 	}
 	s.alerting = &alerting{store: loaded.store, notify: newNotifyQueue(notifier, s.log, notifyQueueLength)}
 	if s.alertsTopic, err = spawnAlertsTopic(s); err != nil {
 		return fmt.Errorf("spawn alerts topic: %w", err)
+	}
+	if err := s.startNotifier(); err != nil {
+		return err
 	}
 	var first atomic.Pointer[rulesLoaded]
 	first.Store(loaded)
@@ -524,6 +541,27 @@ func (s *System) startRules() error {
 	})
 	if s.rules, err = s.root.SpawnNamed(p, "rules"); err != nil {
 		return fmt.Errorf("spawn rules: %w", err)
+	}
+	return nil
+}
+
+// startNotifier loads the channels and the outbox and spawns the
+// notifier, before the rules actor: the rules hand it alert transitions.
+func (s *System) startNotifier() error {
+	nc := s.cfg.Notifications
+	loaded, err := loadNotifier(s.cfg.Journal, nc.Outbox, s.log)
+	if err != nil {
+		return err
+	}
+	s.notifying = &notifying{channels: loaded.channels, outbox: loaded.outbox,
+		sender: notify.NewSender(notify.SenderConfig{Timeout: nc.SendTimeout, Self: nc.Self, TLS: nc.TLS})}
+	var first atomic.Pointer[notifierLoaded]
+	first.Store(loaded)
+	p := props(KindNotifier, func() actor.Actor {
+		return &notifierActor{sys: s, nt: s.notifying, first: first.Swap(nil)}
+	})
+	if s.notifier, err = s.root.SpawnNamed(p, "notifier"); err != nil {
+		return fmt.Errorf("spawn notifier: %w", err)
 	}
 	return nil
 }

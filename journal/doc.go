@@ -14,6 +14,7 @@
 //	'j' + At (12 bytes) + SHA-256(key)         → nothing: the time index PruneIdempotency scans
 //	's' + seq (8 bytes, big-endian)            → a state log record (rules and alerts, statelog.go)
 //	'S'                                        → the state log's compacted snapshot
+//	'n' + seq, 'N'                             → the notifier's state log and snapshot (NotifyLog)
 //
 // IDs are ULIDs assigned by the ingest actor in journal order, so key order
 // is journal order: Replay is a forward scan of 'e', List a backward one.

@@ -70,11 +70,8 @@ type Journal struct {
 	cpMu  sync.Mutex
 	cpSeq uint64
 
-	// stateMu serialises the state log's appends and compactions;
-	// stateSeq is its last record number, read on first use.
-	stateMu       sync.Mutex
-	stateSeq      uint64
-	stateSeqKnown bool
+	// state is the rules' state log, notify the notifier's (statelog.go).
+	state, notify *StateLog
 
 	fault atomic.Pointer[error]
 
@@ -146,6 +143,7 @@ func Open(cfg Config) (*Journal, error) {
 		return nil, fmt.Errorf("open journal %s: %w", cfg.Dir, err)
 	}
 	j := &Journal{db: db, fsCloser: fsCloser, log: cfg.Log, cfg: cfg, guard: guard}
+	j.state, j.notify = newStateLog(j, prefixState, keyStateSnapshot), newStateLog(j, prefixNotify, keyNotifySnapshot)
 	if j.cpSeq, err = j.lastCheckpointSeq(); err != nil {
 		_ = db.Close()
 		guard.close()
@@ -423,8 +421,8 @@ func (x *indexEntries) sort() {
 // splitKeySpaces ends sstables at the boundaries of the record and index key
 // spaces (see the package documentation).
 func splitKeySpaces(start []byte) (pebble.SpanPolicy, []byte, error) {
-	for _, end := range [][]byte{stateSnapshotKey, {keyStateSnapshot + 1}, recordLower, recordUpper,
-		stateLower, stateUpper, {prefixType}, {prefixType + 1}} {
+	for _, end := range [][]byte{{keyNotifySnapshot}, {keyNotifySnapshot + 1}, {keyStateSnapshot}, {keyStateSnapshot + 1},
+		recordLower, recordUpper, {prefixNotify}, {prefixNotify + 1}, {prefixState}, {prefixState + 1}, {prefixType}, {prefixType + 1}} {
 		if bytes.Compare(start, end) < 0 {
 			return pebble.SpanPolicy{}, end, nil
 		}

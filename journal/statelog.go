@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -24,28 +25,52 @@ import (
 //	's' + seq (8 bytes, big-endian)  → version byte, data, CRC-32C (4, little-endian)
 //	'S'                               → version byte, upTo (8), data, CRC-32C
 //
+// There are two such logs, each with its own owner, numbering, snapshot
+// and compaction, so that one owner's compaction never deletes the other's
+// records: the rules' (AppendState, ReplayState, CompactState,
+// LoadStateSnapshot: 's' and 'S') and the notifier's (NotifyLog: 'n' and
+// 'N', the channels and the delivery outbox).
+//
 // Appends are synced like the journal's: a nil error means durable. They
 // are refused the same way (ErrDiskFull, ErrFailed, an injected fault).
 
 const (
-	prefixState      = 's'
-	keyStateSnapshot = 'S'
-	stateVersion     = 1
+	prefixState       = 's'
+	keyStateSnapshot  = 'S'
+	prefixNotify      = 'n'
+	keyNotifySnapshot = 'N'
+	stateVersion      = 1
 )
 
-var (
-	stateLower       = []byte{prefixState}
-	stateUpper       = []byte{prefixState + 1}
-	stateSnapshotKey = []byte{keyStateSnapshot}
-)
+// StateLog is one owner's state log: records numbered from 1, a snapshot,
+// compaction. Its methods are safe for concurrent use.
+type StateLog struct {
+	j            *Journal
+	prefix       byte
+	snapshotKey  []byte
+	lower, upper []byte
+	// mu serialises appends and compactions; seq is the last record
+	// number, read on first use.
+	mu       sync.Mutex
+	seq      uint64
+	seqKnown bool
+}
+
+func newStateLog(j *Journal, prefix, snapshot byte) *StateLog {
+	return &StateLog{j: j, prefix: prefix, snapshotKey: []byte{snapshot}, lower: []byte{prefix}, upper: []byte{prefix + 1}}
+}
+
+// NotifyLog is the notifier's state log: notification channels and the
+// delivery outbox, apart from the rules' log.
+func (j *Journal) NotifyLog() *StateLog { return j.notify }
 
 // ErrStateCorrupt is returned by ReplayState and LoadStateSnapshot for a
 // state record or snapshot that fails its checksum: unlike an event
 // journal's torn tail, a damaged alerting state cannot be cut off silently.
 var ErrStateCorrupt = errors.New("journal: state record damaged")
 
-func stateKey(seq uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte{prefixState}, seq)
+func (l *StateLog) key(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{l.prefix}, seq)
 }
 
 func sealState(head []byte, data []byte) []byte {
@@ -66,9 +91,10 @@ func openState(v []byte, headLen int) ([]byte, bool) {
 
 // lastStateSeq returns the newest state record's number (0: none) and the
 // snapshot's upTo; the next record is numbered after both.
-func (j *Journal) lastStateSeq() (uint64, error) {
+func (l *StateLog) lastSeq() (uint64, error) {
+	j := l.j
 	var seq uint64
-	v, closer, err := j.db.Get(stateSnapshotKey)
+	v, closer, err := j.db.Get(l.snapshotKey)
 	switch {
 	case err == nil:
 		if body, ok := openState(v, 8); ok {
@@ -78,7 +104,7 @@ func (j *Journal) lastStateSeq() (uint64, error) {
 	case !errors.Is(err, pebble.ErrNotFound):
 		return 0, err
 	}
-	it, err := j.db.NewIter(&pebble.IterOptions{LowerBound: stateLower, UpperBound: stateUpper})
+	it, err := j.db.NewIter(&pebble.IterOptions{LowerBound: l.lower, UpperBound: l.upper})
 	if err != nil {
 		return 0, err
 	}
@@ -89,11 +115,28 @@ func (j *Journal) lastStateSeq() (uint64, error) {
 	return seq, it.Error()
 }
 
-// AppendState appends records to the state log in one synced batch and
-// returns the number of the last one. Like Append, a nil error means every
+// AppendState appends records to the rules' state log (StateLog.Append).
+func (j *Journal) AppendState(records [][]byte) (uint64, error) { return j.state.Append(records) }
+
+// ReplayState replays the rules' state log (StateLog.Replay).
+func (j *Journal) ReplayState(after uint64, fn func(seq uint64, data []byte) error) error {
+	return j.state.Replay(after, fn)
+}
+
+// CompactState compacts the rules' state log (StateLog.Compact).
+func (j *Journal) CompactState(upTo uint64, data []byte) error { return j.state.Compact(upTo, data) }
+
+// LoadStateSnapshot loads the rules' state snapshot (StateLog.LoadSnapshot).
+func (j *Journal) LoadStateSnapshot() (upTo uint64, data []byte, ok bool, err error) {
+	return j.state.LoadSnapshot()
+}
+
+// Append appends records to the log in one synced batch and returns the
+// number of the last one. Like Journal.Append, a nil error means every
 // record is durable; an error means none is (a *FailedError with InFlight
 // set: maybe).
-func (j *Journal) AppendState(records [][]byte) (uint64, error) {
+func (l *StateLog) Append(records [][]byte) (uint64, error) {
+	j := l.j
 	if len(records) == 0 {
 		return 0, fmt.Errorf("append state: %w", ErrInvalidArgument)
 	}
@@ -107,39 +150,40 @@ func (j *Journal) AppendState(records [][]byte) (uint64, error) {
 	if err := j.admit(); err != nil {
 		return 0, fmt.Errorf("append %d state records: %w", len(records), err)
 	}
-	j.stateMu.Lock()
-	defer j.stateMu.Unlock()
-	if !j.stateSeqKnown {
-		seq, err := j.lastStateSeq()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.seqKnown {
+		seq, err := l.lastSeq()
 		if err != nil {
 			return 0, fmt.Errorf("append state: read last sequence: %w", err)
 		}
-		j.stateSeq, j.stateSeqKnown = seq, true
+		l.seq, l.seqKnown = seq, true
 	}
 	b := j.db.NewBatch()
 	defer b.Close()
-	seq := j.stateSeq
+	seq := l.seq
 	for _, r := range records {
 		seq++
-		if err := b.Set(stateKey(seq), sealState([]byte{stateVersion}, r), nil); err != nil {
+		if err := b.Set(l.key(seq), sealState([]byte{stateVersion}, r), nil); err != nil {
 			return 0, fmt.Errorf("append state record %d: %w", seq, err)
 		}
 	}
 	if err := j.commit(b, pebble.Sync); err != nil {
 		return 0, fmt.Errorf("append %d state records: %w", len(records), err)
 	}
-	j.stateSeq = seq
+	l.seq = seq
 	return seq, nil
 }
 
-// ReplayState calls fn for each state record numbered after after, in
-// order. A damaged record stops the replay with ErrStateCorrupt.
-func (j *Journal) ReplayState(after uint64, fn func(seq uint64, data []byte) error) error {
+// Replay calls fn for each record numbered after after, in order. A
+// damaged record stops the replay with ErrStateCorrupt.
+func (l *StateLog) Replay(after uint64, fn func(seq uint64, data []byte) error) error {
+	j := l.j
 	if err := j.acquire(); err != nil {
 		return fmt.Errorf("replay state: %w", err)
 	}
 	defer j.release()
-	it, err := j.db.NewIter(&pebble.IterOptions{LowerBound: stateKey(after + 1), UpperBound: stateUpper})
+	it, err := j.db.NewIter(&pebble.IterOptions{LowerBound: l.key(after + 1), UpperBound: l.upper})
 	if err != nil {
 		return fmt.Errorf("replay state: %w", err)
 	}
@@ -168,9 +212,10 @@ func (j *Journal) ReplayState(after uint64, fn func(seq uint64, data []byte) err
 	return nil
 }
 
-// CompactState stores data as the state snapshot covering the log up to
-// and including upTo, and deletes those records, in one synced batch.
-func (j *Journal) CompactState(upTo uint64, data []byte) error {
+// Compact stores data as the snapshot covering the log up to and
+// including upTo, and deletes those records, in one synced batch.
+func (l *StateLog) Compact(upTo uint64, data []byte) error {
+	j := l.j
 	if err := j.injected(); err != nil {
 		return fmt.Errorf("compact state: %w", err)
 	}
@@ -181,35 +226,35 @@ func (j *Journal) CompactState(upTo uint64, data []byte) error {
 	if err := j.admit(); err != nil {
 		return fmt.Errorf("compact state: %w", err)
 	}
-	j.stateMu.Lock()
-	defer j.stateMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	b := j.db.NewBatch()
 	defer b.Close()
 	head := binary.BigEndian.AppendUint64([]byte{stateVersion}, upTo)
-	if err := b.Set(stateSnapshotKey, sealState(head, data), nil); err != nil {
+	if err := b.Set(l.snapshotKey, sealState(head, data), nil); err != nil {
 		return fmt.Errorf("compact state to %d: %w", upTo, err)
 	}
-	if err := b.DeleteRange(stateLower, stateKey(upTo+1), nil); err != nil {
+	if err := b.DeleteRange(l.lower, l.key(upTo+1), nil); err != nil {
 		return fmt.Errorf("compact state to %d: %w", upTo, err)
 	}
 	if err := j.commit(b, pebble.Sync); err != nil {
 		return fmt.Errorf("compact state to %d: %w", upTo, err)
 	}
-	if j.stateSeqKnown {
-		j.stateSeq = max(j.stateSeq, upTo)
+	if l.seqKnown {
+		l.seq = max(l.seq, upTo)
 	}
 	return nil
 }
 
-// LoadStateSnapshot returns the state snapshot and the last record it
-// covers; ok is false when there is none. A damaged snapshot is
-// ErrStateCorrupt.
-func (j *Journal) LoadStateSnapshot() (upTo uint64, data []byte, ok bool, err error) {
+// LoadSnapshot returns the snapshot and the last record it covers; ok is
+// false when there is none. A damaged snapshot is ErrStateCorrupt.
+func (l *StateLog) LoadSnapshot() (upTo uint64, data []byte, ok bool, err error) {
+	j := l.j
 	if err := j.acquire(); err != nil {
 		return 0, nil, false, fmt.Errorf("load state snapshot: %w", err)
 	}
 	defer j.release()
-	v, closer, err := j.db.Get(stateSnapshotKey)
+	v, closer, err := j.db.Get(l.snapshotKey)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, nil, false, nil
 	}

@@ -147,3 +147,54 @@ func TestStateLogRefusedLikeAppends(t *testing.T) {
 		t.Fatalf("replay = %s", got)
 	}
 }
+
+// TestStateLogsAreIndependent: the notifier's log numbers, replays and
+// compacts apart from the rules' log, so one owner's compaction never
+// deletes the other's records; both survive a reopen.
+func TestStateLogsAreIndependent(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	j := openAt(t, dir, nil)
+	appendState(t, j, "r1", "r2")
+	nl := j.NotifyLog()
+	if seq, err := nl.Append([][]byte{[]byte("n1")}); err != nil || seq != 1 {
+		t.Fatalf("notify append: %d %v", seq, err)
+	}
+	if err := j.CompactState(2, []byte("rules-snap")); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	j = openAt(t, dir, nil)
+	defer j.Close()
+	nl = j.NotifyLog()
+	var got []stateRec
+	if err := nl.Replay(0, func(seq uint64, data []byte) error {
+		got = append(got, stateRec{seq, string(data)})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []stateRec{{1, "n1"}}; !slices.Equal(got, want) {
+		t.Fatalf("notify log after the rules' compaction: %v, want %v", got, want)
+	}
+	if _, _, ok, err := nl.LoadSnapshot(); ok || err != nil {
+		t.Fatalf("notify snapshot before any: %v %v", ok, err)
+	}
+	if seq, err := nl.Append([][]byte{[]byte("n2")}); err != nil || seq != 2 {
+		t.Fatalf("notify append after reopen: %d %v", seq, err)
+	}
+	if err := nl.Compact(2, []byte("notify-snap")); err != nil {
+		t.Fatal(err)
+	}
+	if upTo, data, ok, err := nl.LoadSnapshot(); !ok || err != nil || upTo != 2 || string(data) != "notify-snap" {
+		t.Fatalf("notify snapshot: %d %q %v %v", upTo, data, ok, err)
+	}
+	if upTo, data, ok, err := j.LoadStateSnapshot(); !ok || err != nil || upTo != 2 || string(data) != "rules-snap" {
+		t.Fatalf("rules snapshot: %d %q %v %v", upTo, data, ok, err)
+	}
+	if seq := appendState(t, j, "r3"); seq != 3 {
+		t.Fatalf("rules numbering: %d", seq)
+	}
+}

@@ -246,11 +246,12 @@ func requiredAccess(r *http.Request, pushPrefix string) access {
 	return access{open: true}
 }
 
-// changesAlerting reports whether a request changes rules or alerts (the
-// admin role's): anything but a read or a rule test under /api/v1/rules
-// and /api/v1/alerts.
+// changesAlerting reports whether a request changes rules, alerts or
+// notification channels, or sends a channel test (the admin role's):
+// anything but a read or a rule test under /api/v1/rules, /api/v1/alerts
+// and /api/v1/notifications.
 func changesAlerting(method, p string) bool {
-	if !strings.HasPrefix(p, "/api/v1/rules") && !strings.HasPrefix(p, "/api/v1/alerts") {
+	if !strings.HasPrefix(p, "/api/v1/rules") && !strings.HasPrefix(p, "/api/v1/alerts") && !strings.HasPrefix(p, "/api/v1/notifications") {
 		return false
 	}
 	if method == http.MethodGet || method == http.MethodHead {

@@ -2,8 +2,10 @@ package transport
 
 import (
 	"context"
+	"time"
 
 	"github.com/eventara/eventara/actors"
+	"github.com/eventara/eventara/notify"
 	"github.com/eventara/eventara/protocol/event"
 	"github.com/eventara/eventara/rules"
 	"github.com/eventara/eventara/rulestore"
@@ -59,6 +61,22 @@ type System interface {
 	AlertStatistics() rulestore.AlertStatistics
 	AcknowledgeAlert(ctx context.Context, id, by, notes string) (rules.Alert, error)
 	ResolveAlert(ctx context.Context, id, by, notes string) (rules.Alert, error)
+
+	// Notification channels and the delivery log (notifications.go).
+	// Channels come back masked. Changes are journaled before they
+	// return; their errors are *notify.ValidationError,
+	// *actors.NameTakenChannelError, notify.ErrChannelNotFound,
+	// actors.ErrTooManyChannels, ErrNotifierBusy or the journal's.
+	CreateChannel(ctx context.Context, req *notify.CreateChannelRequest) (*notify.Channel, error)
+	UpdateChannel(ctx context.Context, id string, req *notify.UpdateChannelRequest) (*notify.Channel, error)
+	DeleteChannel(ctx context.Context, id string) error
+	Channels(keep func(*notify.Channel) bool) []*notify.Channel
+	Channel(id string) (*notify.Channel, error)
+	ChannelCounts() notify.ChannelCounts
+	TestChannel(ctx context.Context, id string) (notify.NotificationResult, error)
+	NotificationLogs(f notify.LogFilter) []notify.LogEntry
+	NotificationLog(id string) (notify.LogEntry, error)
+	NotificationStats(since time.Time) notify.Stats
 }
 
 var _ System = (*actors.System)(nil)

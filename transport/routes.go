@@ -29,5 +29,6 @@ func apiRoutes(sys System, cfg Config) []route {
 		{openAPIPath, methods{http.MethodGet: serveOpenAPI}},
 	}
 	routes = append(routes, rulesRoutes(sys)...)
+	routes = append(routes, notificationRoutes(sys)...)
 	return append(routes, opsRoutes(sys, cfg.Ops)...)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/eventara/eventara/actors"
 	"github.com/eventara/eventara/journal"
+	"github.com/eventara/eventara/notify"
 	"github.com/eventara/eventara/telemetry"
 	"github.com/eventara/eventara/transport"
 	"github.com/eventara/eventara/transport/sockjs"
@@ -119,8 +120,19 @@ func serve(cfg *config, log zerolog.Logger) error {
 	if cn != nil {
 		acfg.Cluster = cn.cfg
 	}
+	// Listen before the actors start: the notifier refuses webhooks to
+	// the address actually bound (a port 0 becomes the real one).
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if acfg.Notifications.Self, err = selfAddresses(cfg.Addr, ln.Addr().String()); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	sys, err := actors.Start(cfg.Queues.actorsConfig(ops.actorsConfig(acfg)))
 	if err != nil {
+		_ = ln.Close()
 		return fmt.Errorf("start actors: %w", err)
 	}
 	if cn != nil {
@@ -139,11 +151,6 @@ func serve(cfg *config, log zerolog.Logger) error {
 		ErrorLog:          nil,
 	}
 	sec.configureServer(srv)
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		_ = sys.Stop(context.Background())
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
 	log.Info().Str("addr", ln.Addr().String()).Str("data_dir", cfg.DataDir).Str("version", build.Version).Str("commit", build.Commit).
 		Str("go_version", build.GoVersion).Msg("eventara listening")
 
@@ -178,4 +185,23 @@ func serve(cfg *config, log zerolog.Logger) error {
 	}
 	log.Info().Msg("stopped")
 	return errors.Join(errs...)
+}
+
+// selfAddresses is the service's own addresses for the notifier
+// (notify.Self): the listen address as configured and as bound, the
+// machine's interface addresses when it listens on all of them, and its
+// host name. A webhook to any of these on the service's port is refused;
+// other ports on the same machine (a receiver beside it) are not.
+func selfAddresses(configured, bound string) (notify.Self, error) {
+	self, err := notify.SelfFromListen(configured, bound)
+	if err != nil {
+		return notify.Self{}, fmt.Errorf("--addr: %w", err)
+	}
+	if host, _, _ := net.SplitHostPort(configured); host == "" || host == "0.0.0.0" || host == "::" {
+		self.Addrs = append(self.Addrs, notify.LocalAddrs()...)
+	}
+	if name, err := os.Hostname(); err == nil && name != "" {
+		self.Hosts = append(self.Hosts, name)
+	}
+	return self, nil
 }

@@ -414,13 +414,15 @@ func inferKind(path string) string {
 	switch {
 	case !strings.Contains(path, "/"):
 		switch name {
-		case "ingest", "aggregator", "scheduler", "topic", "sessions", "rules":
+		case "ingest", "aggregator", "scheduler", "topic", "sessions", "rules", "notifier":
 			return name
 		case "topic-alerts":
 			return "topic"
 		}
 	case strings.HasPrefix(name, "rule-"):
 		return "rule"
+	case strings.HasPrefix(name, "channel-"):
+		return "channel"
 	case strings.HasPrefix(name, "window-"):
 		return "window"
 	case strings.HasPrefix(name, "conn-"):

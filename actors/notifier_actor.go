@@ -1,0 +1,648 @@
+package actors
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+
+	"github.com/eventara/eventara/notify"
+	"github.com/eventara/eventara/protocol/event"
+	"github.com/eventara/eventara/rules"
+	"github.com/eventara/eventara/rulestore"
+)
+
+// Storage of channels and the outbox: the notifier's own state log.
+//
+// Channel changes and outbox transitions are notifyEntry records in the
+// journal's notifier log (journal.NotifyLog), apart from the rules' log so
+// that neither owner's compaction deletes the other's records. Each is
+// appended in one synced batch before it is acted on: no request is sent
+// before its NOTIFICATION_SENDING record is durable, no attempt's outcome
+// is shown before its NOTIFICATION_ATTEMPTED record is. Compaction:
+// after every compactEvery records and when the notifier stops, its whole
+// state (the channels and the outbox's MarshalSnapshot: pending and
+// finished notifications within the DoneMax horizon, the delivery log
+// within its LogMax bounds) becomes the log's snapshot, so start-up reads
+// one bounded snapshot plus a short tail.
+
+// notifyEntryKind names a record of the notifier's log.
+type notifyEntryKind string
+
+const (
+	entryChannel        notifyEntryKind = "CHANNEL"         // a channel created or updated: the whole channel
+	entryChannelDeleted notifyEntryKind = "CHANNEL_DELETED" // ChannelID deleted
+	entryOutbox         notifyEntryKind = "OUTBOX"          // one notify.Record
+)
+
+// notifyEntry is one record of the notifier's log. Channel holds its
+// secrets: the log is as private as the configuration.
+type notifyEntry struct {
+	Kind      notifyEntryKind `json:"kind"`
+	At        time.Time       `json:"at"`
+	Channel   *notify.Channel `json:"channel,omitempty"`
+	ChannelID string          `json:"channelId,omitempty"`
+	Record    *notify.Record  `json:"record,omitempty"`
+}
+
+// notifySnapshot is the notifier log's compacted state.
+type notifySnapshot struct {
+	Channels []*notify.Channel `json:"channels"`
+	Outbox   json.RawMessage   `json:"outbox"`
+}
+
+func outboxEntries(recs []notify.Record) []*notifyEntry {
+	out := make([]*notifyEntry, len(recs))
+	for i := range recs {
+		out[i] = &notifyEntry{Kind: entryOutbox, At: recs[i].At, Record: &recs[i]}
+	}
+	return out
+}
+
+// notifierLoaded is the notifier's state rebuilt from its log.
+type notifierLoaded struct {
+	channels map[string]*notify.Channel
+	outbox   *notify.Outbox
+	seq      uint64
+}
+
+// loadNotifier rebuilds the channels and the outbox from the snapshot
+// and the log after it.
+func loadNotifier(j Journal, cfg notify.OutboxConfig, log zerolog.Logger) (*notifierLoaded, error) {
+	nl := j.NotifyLog()
+	upTo, data, ok, err := nl.LoadSnapshot()
+	if err != nil {
+		return nil, fmt.Errorf("load notifier: %w", err)
+	}
+	l := &notifierLoaded{channels: map[string]*notify.Channel{}, outbox: notify.NewOutbox(cfg), seq: upTo}
+	if ok {
+		var snap notifySnapshot
+		if err := json.Unmarshal(data, &snap); err != nil {
+			return nil, fmt.Errorf("load notifier snapshot: %w", err)
+		}
+		for _, ch := range snap.Channels {
+			l.channels[ch.ID] = ch
+		}
+		if l.outbox, err = notify.RestoreOutbox(cfg, snap.Outbox); err != nil {
+			return nil, fmt.Errorf("load notifier snapshot: %w", err)
+		}
+	}
+	n := 0
+	err = nl.Replay(upTo, func(seq uint64, b []byte) error {
+		var e notifyEntry
+		if err := json.Unmarshal(b, &e); err != nil {
+			return fmt.Errorf("notifier record %d: %w", seq, err)
+		}
+		switch e.Kind {
+		case entryChannel:
+			if e.Channel != nil {
+				l.channels[e.Channel.ID] = e.Channel
+			}
+		case entryChannelDeleted:
+			delete(l.channels, e.ChannelID)
+		case entryOutbox:
+			if e.Record != nil {
+				l.outbox.Apply(*e.Record)
+			}
+		default:
+			return fmt.Errorf("notifier record %d: unknown kind %q", seq, e.Kind)
+		}
+		l.seq, n = seq, n+1
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load notifier: %w", err)
+	}
+	log.Info().Int("channels", len(l.channels)).Int("pending", len(l.outbox.Pending())).Uint64("seq", l.seq).Int("replayed", n).
+		Msg("notification channels and outbox recovered")
+	return l, nil
+}
+
+// maxInFlightPerChannel bounds the deliveries handed to one channel's
+// child and not yet finished.
+//
+// Queue: a channel actor's mailbox and its sends in progress.
+// Bound: maxInFlightPerChannel deliveries (the notifier starts no more).
+// At the bound: the rest stay pending in the outbox, not started, and are
+// started as attempts finish; nothing is dropped. Guarded by
+// TestNotifierDeliversOnceThroughRetries.
+const maxInFlightPerChannel = 4
+
+// notifierActor owns the notification channels and the outbox
+// (notifying): it journals every change in its log before acting on it,
+// turns alert transitions into notifications, starts due deliveries and
+// hands them to one child actor per channel, which sends them off the
+// notifier's goroutine and reports each attempt back. A timer at the
+// outbox's NextWake drives retries.
+//
+// Restarts: each incarnation rebuilds channels and outbox from the log,
+// ends the attempts that were in flight as interrupted (Resume: retried,
+// same Idempotency-Key), spawns its children again and re-offers the
+// alerts notified lately (reoffer). Messages from an earlier incarnation
+// (timer, attempt outcomes) carry its generation and are dropped.
+type notifierActor struct {
+	sys      *System
+	nt       *notifying
+	log      zerolog.Logger
+	first    *notifierLoaded
+	gen      uint64
+	children map[string]*actor.PID // by channel id
+	inflight map[string]int        // by channel id: deliveries handed over, not finished
+	timer    *time.Timer
+	ids      *event.Generator
+	// logSeq is the last record of the log applied; sinceCompact counts
+	// those appended since the last compaction.
+	logSeq       uint64
+	sinceCompact int
+	retired      bool
+}
+
+// alertNotify hands one alert transition from the rules (the Notifier
+// seam) to the notifier; done gets nil once its notifications are
+// journaled in the outbox.
+type alertNotify struct {
+	n    Notification
+	done chan error // room for one
+}
+
+func (m *alertNotify) answer(err error) {
+	select {
+	case m.done <- err:
+	default:
+	}
+}
+
+func (m *alertNotify) abandon(*System, *actor.PID) { m.answer(ErrRestarting) }
+
+// notifierWake is the retry timer's beat.
+type notifierWake struct{ gen uint64 }
+
+// channelDeliver asks a channel actor for one attempt: ch is a copy of
+// the channel as it is now, n the notification, N the attempt's number.
+type channelDeliver struct {
+	gen uint64
+	ch  *notify.Channel
+	n   notify.Notification
+	N   int
+}
+
+// deliveryDone is one attempt's outcome, from a channel actor.
+type deliveryDone struct {
+	gen       uint64
+	channelID string
+	id        string
+	attempt   notify.Attempt
+}
+
+func (a *notifierActor) Receive(ctx actor.Context) {
+	if a.retired {
+		if m, ok := ctx.Message().(abandoner); ok {
+			m.abandon(a.sys, ctx.Self())
+		}
+		return
+	}
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.started(ctx)
+	case *actor.Restarting:
+		a.retired = true
+		a.stopTimer()
+	case *actor.Stopping:
+		a.stopTimer()
+		a.compact()
+	case *channelCommand:
+		a.command(ctx, m)
+	case *alertNotify:
+		a.alert(ctx, m)
+	case *notifierWake:
+		if m.gen == a.gen {
+			a.pump(ctx)
+		}
+	case *deliveryDone:
+		a.finished(ctx, m)
+	case *actor.Terminated:
+		for id, pid := range a.children {
+			if pid == m.Who {
+				delete(a.children, id)
+			}
+		}
+	}
+}
+
+func (a *notifierActor) started(ctx actor.Context) {
+	a.log = actorLog(a.sys.log, ctx)
+	a.gen = a.sys.notifierGen.Add(1)
+	a.children, a.inflight, a.ids = map[string]*actor.PID{}, map[string]int{}, event.NewGenerator()
+	loaded := a.first
+	a.first = nil
+	if loaded == nil {
+		var err error
+		if loaded, err = loadNotifier(a.sys.cfg.Journal, a.sys.cfg.Notifications.Outbox, a.log); err != nil {
+			panic(fmt.Errorf("notifier restart: %w", err))
+		}
+	}
+	now := a.sys.now()
+	for _, ch := range loaded.channels {
+		loaded.outbox.SetLimits(ch.ID, notify.LimitsOf(ch))
+	}
+	resumed := loaded.outbox.Resume(now)
+	a.nt.mu.Lock()
+	a.nt.channels, a.nt.outbox = loaded.channels, loaded.outbox
+	a.nt.mu.Unlock()
+	a.logSeq = loaded.seq
+	a.journalOutbox(resumed)
+	for id := range loaded.channels {
+		a.spawn(ctx, id)
+	}
+	a.reoffer(now)
+	a.pump(ctx)
+}
+
+func (a *notifierActor) spawn(ctx actor.Context, channelID string) {
+	sys, parent := a.sys, ctx.Self()
+	p := props(KindChannel, func() actor.Actor { return &channelActor{sys: sys, parent: parent} })
+	name := "channel-" + channelID
+	pid, err := ctx.SpawnNamed(p, name)
+	for n := 1; errors.Is(err, actor.ErrNameExists); n++ {
+		pid, err = ctx.SpawnNamed(p, fmt.Sprintf("%s.%d", name, n)) // the previous one is still stopping
+	}
+	if err != nil {
+		panic(fmt.Errorf("spawn channel actor %s: %w", channelID, err))
+	}
+	ctx.Watch(pid)
+	a.children[channelID] = pid
+}
+
+func (a *notifierActor) stopTimer() {
+	if a.timer != nil {
+		a.timer.Stop()
+		a.timer = nil
+	}
+}
+
+// append journals entries in one synced batch.
+func (a *notifierActor) append(entries []*notifyEntry) error {
+	bs := make([][]byte, len(entries))
+	for i, e := range entries {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("encode notifier record: %w", err)
+		}
+		bs[i] = b
+	}
+	last, err := a.sys.cfg.Journal.NotifyLog().Append(bs)
+	if err != nil {
+		return err
+	}
+	a.logSeq = last
+	a.sinceCompact += len(entries)
+	return nil
+}
+
+// journalOutbox journals outbox records the outbox applied already. The
+// outbox is then ahead of the log if the append fails: the notifier
+// fails, and its next incarnation rebuilds from the log (nothing that was
+// not journaled was acted on).
+func (a *notifierActor) journalOutbox(recs []notify.Record) {
+	if len(recs) == 0 {
+		return
+	}
+	if err := a.append(outboxEntries(recs)); err != nil {
+		panic(fmt.Errorf("journal %d outbox records: %w", len(recs), err))
+	}
+	a.maybeCompact()
+}
+
+func (a *notifierActor) maybeCompact() {
+	if a.sinceCompact >= compactEvery {
+		a.compact()
+	}
+}
+
+// compact writes channels and outbox as the log's snapshot, dropping the
+// records it covers. A failure keeps the log (logged; tried again later).
+func (a *notifierActor) compact() {
+	if a.sinceCompact == 0 || a.nt.outbox == nil {
+		return
+	}
+	snap := notifySnapshot{Channels: slices.SortedFunc(maps.Values(a.nt.channels), func(x, y *notify.Channel) int {
+		return cmp.Compare(x.ID, y.ID)
+	})}
+	ob, err := a.nt.outbox.MarshalSnapshot()
+	var data []byte
+	if err == nil {
+		snap.Outbox = ob
+		data, err = json.Marshal(&snap)
+	}
+	if err == nil {
+		err = a.sys.cfg.Journal.NotifyLog().Compact(a.logSeq, data)
+	}
+	if err != nil {
+		a.log.Warn().Err(err).Msg("notifier compaction failed; the log is kept")
+		return
+	}
+	a.sinceCompact = 0
+}
+
+// channelsNamed resolves a rule's notificationChannels (names, compared
+// as notify.SameName) to channels; before, when set, skips channels
+// created after it (a re-offered old alert never reaches a newer channel).
+func (a *notifierActor) channelsNamed(names []string, before time.Time) []*notify.Channel {
+	var out []*notify.Channel
+	for _, name := range names {
+		found := false
+		for _, ch := range a.nt.channels {
+			if notify.SameName(ch.Name, name) {
+				found = true
+				if before.IsZero() || !ch.CreatedAt.After(before) {
+					out = append(out, ch)
+				}
+			}
+		}
+		if !found {
+			a.log.Warn().Str("channel_name", name).Msg("a rule names a notification channel that does not exist")
+		}
+	}
+	slices.SortFunc(out, func(x, y *notify.Channel) int { return cmp.Compare(x.ID, y.ID) })
+	return out
+}
+
+// enqueue puts the notifications of rec to its rule's channels in the
+// outbox and returns the records (journal them before anything else).
+func (a *notifierActor) enqueue(rec rules.Record, rule *rules.Rule, now, before time.Time) []notify.Record {
+	if rule == nil || !rec.Notify {
+		return nil
+	}
+	ns := notify.ForRecord(rec, rule, a.channelsNamed(rule.NotificationChannels, before))
+	var out []notify.Record
+	a.nt.mu.Lock()
+	for _, n := range ns {
+		if r, ok := a.nt.outbox.Enqueue(n, now); ok {
+			out = append(out, r)
+		}
+	}
+	a.nt.mu.Unlock()
+	return out
+}
+
+func (a *notifierActor) alert(ctx actor.Context, m *alertNotify) {
+	recs := a.enqueue(m.n.Record, m.n.Rule, a.sys.now(), time.Time{})
+	if len(recs) > 0 {
+		if err := a.append(outboxEntries(recs)); err != nil {
+			m.answer(err)
+			panic(fmt.Errorf("journal the notifications of alert %s: %w", m.n.Record.Alert.ID, err))
+		}
+		a.maybeCompact()
+	}
+	m.answer(nil)
+	a.pump(ctx)
+}
+
+// reoffer enqueues again the alert transitions notified within the
+// outbox's DoneMaxAge: one that the rules journaled and whose
+// notifications were not journaled yet (a crash in between, or the
+// hand-over queue full) is enqueued now; the others are known and
+// ignored. Only to channels that existed at the transition, and only for
+// rules not changed since. Rules given their own Notifier (tests) skip
+// this. Guarded by TestNotifierReoffersWhatWasNotEnqueued.
+func (a *notifierActor) reoffer(now time.Time) {
+	if a.sys.cfg.Notifier != nil || a.sys.alerting == nil {
+		return
+	}
+	horizon := a.sys.cfg.Notifications.Outbox.DoneMaxAge
+	if horizon <= 0 {
+		horizon = 7 * 24 * time.Hour
+	}
+	since := now.Add(-horizon)
+	type offer struct {
+		rec  rules.Record
+		rule *rules.Rule
+	}
+	var offers []offer
+	a.sys.read(func(st *rulestore.Store) {
+		page := st.Alerts(rulestore.AlertFilter{Size: max(st.AlertCount(), 1)})
+		for _, al := range page.Alerts {
+			if !al.Notified || al.TriggeredAt == nil {
+				continue
+			}
+			rule, _ := st.Rule(al.RuleID)
+			if rule == nil {
+				continue
+			}
+			if al.TriggeredAt.After(since) {
+				fired := al
+				fired.Status, fired.ResolvedAt, fired.ResolvedBy, fired.ResolutionNotes, fired.ResolutionType = rules.AlertFiring, nil, "", "", ""
+				fired.AcknowledgedAt, fired.AcknowledgedBy, fired.AcknowledgmentNotes = nil, "", ""
+				offers = append(offers, offer{rules.Record{Kind: rules.RecordFiring, At: *al.TriggeredAt, Alert: fired, Notify: true}, rule})
+			}
+			if al.ResolvedAt != nil && al.ResolvedAt.After(since) {
+				offers = append(offers, offer{rules.Record{Kind: rules.RecordResolved, At: *al.ResolvedAt, Alert: al, Notify: true}, rule})
+			}
+		}
+	})
+	var recs []notify.Record
+	for _, o := range offers {
+		if o.rule.UpdatedAt.After(o.rec.At) {
+			continue // the rule changed since (its channels, maybe): never a surprise notification
+		}
+		recs = append(recs, a.enqueue(o.rec, o.rule, now, o.rec.At)...)
+	}
+	if len(recs) > 0 {
+		a.log.Warn().Int("notifications", len(recs)).Msg("alert notifications that were not in the outbox enqueued at start")
+	}
+	a.journalOutbox(recs)
+}
+
+// pump gives up what is past its deadline, starts the due deliveries
+// (journaled before they are handed over) and sets the timer to the next
+// wake-up.
+func (a *notifierActor) pump(ctx actor.Context) {
+	now := a.sys.now()
+	o := a.nt.outbox
+	type start struct {
+		pid *actor.PID
+		msg *channelDeliver
+	}
+	var starts []start
+	held := false
+	a.nt.mu.Lock()
+	recs := o.Expire(now)
+	for _, d := range o.Due(now) {
+		chID := d.Notification.ChannelID
+		ch, ok := a.nt.channels[chID]
+		pid := a.children[chID]
+		if !ok || pid == nil || a.inflight[chID] >= maxInFlightPerChannel {
+			held = true
+			continue
+		}
+		rec, err := o.Start(d.Notification.ID, now)
+		if err != nil {
+			continue
+		}
+		recs = append(recs, rec)
+		a.inflight[chID]++
+		starts = append(starts, start{pid, &channelDeliver{gen: a.gen, ch: ch.Clone(), n: d.Notification, N: d.N}})
+	}
+	next, ok := o.NextWake(now)
+	a.nt.mu.Unlock()
+	a.journalOutbox(recs)
+	for _, s := range starts {
+		ctx.Send(s.pid, s.msg)
+	}
+	a.stopTimer()
+	if !ok {
+		return
+	}
+	wait := next.Sub(now)
+	if held && wait <= 0 {
+		// Due but held back by a busy channel: an attempt's outcome pumps
+		// again; this only bounds the wait.
+		wait = time.Second
+	}
+	gen, self := a.gen, ctx.Self()
+	a.timer = time.AfterFunc(max(wait, 0), func() { a.sys.root.Send(self, &notifierWake{gen: gen}) })
+}
+
+// finished records an attempt's outcome.
+func (a *notifierActor) finished(ctx actor.Context, m *deliveryDone) {
+	if m.gen != a.gen {
+		return // an attempt of an earlier incarnation: Resume settled it
+	}
+	if a.inflight[m.channelID] > 0 {
+		a.inflight[m.channelID]--
+	}
+	now := a.sys.now()
+	a.nt.mu.Lock()
+	recs, err := a.nt.outbox.Finish(m.id, m.attempt, now)
+	a.nt.mu.Unlock()
+	if err != nil {
+		// ErrUnknownNotification: the channel was deleted or disabled
+		// meanwhile, which gave the notification up.
+		a.log.Debug().Err(err).Str("notification", m.id).Msg("attempt outcome ignored")
+	}
+	a.journalOutbox(recs)
+	for _, r := range recs {
+		switch r.Kind {
+		case notify.RecordDelivered:
+			a.log.Info().Str("notification", m.id).Str("channel", m.channelID).Int("attempt", m.attempt.N).Msg("notification delivered")
+		case notify.RecordFailed:
+			a.log.Warn().Str("notification", m.id).Str("channel", m.channelID).Str("reason", r.Reason).Msg("notification given up")
+		case notify.RecordAttempted:
+			if r.NextAt != nil {
+				a.log.Info().Str("notification", m.id).Str("channel", m.channelID).Int("attempt", m.attempt.N).
+					Str("outcome", string(m.attempt.Outcome)).Int("status", m.attempt.StatusCode).Str("error", m.attempt.Error).
+					Time("next_at", *r.NextAt).Msg("notification attempt failed; retrying")
+			}
+		}
+	}
+	a.pump(ctx)
+}
+
+// command handles one channel change: validate, journal, apply, then
+// start or stop the channel's actor.
+func (a *notifierActor) command(ctx actor.Context, m *channelCommand) {
+	now := a.sys.now()
+	cfg := a.sys.cfg.Notifications
+	fail := func(err error) { m.answer(channelAnswer{err: err}) }
+	nameOwner := func(name, except string) (string, bool) {
+		for id, ch := range a.nt.channels {
+			if id != except && notify.SameName(ch.Name, name) {
+				return id, true
+			}
+		}
+		return "", false
+	}
+	var next *notify.Channel
+	var gaveUp []notify.Record
+	var entries []*notifyEntry
+	switch m.op {
+	case opChannelCreate:
+		ch, err := notify.NewChannel(m.create, a.ids.New(now).String(), now, cfg.Self)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if id, taken := nameOwner(ch.Name, ""); taken {
+			fail(&NameTakenChannelError{Name: ch.Name, ID: id})
+			return
+		}
+		if len(a.nt.channels) >= cfg.MaxChannels {
+			fail(fmt.Errorf("%w: at most %d", ErrTooManyChannels, cfg.MaxChannels))
+			return
+		}
+		next = ch
+		entries = []*notifyEntry{{Kind: entryChannel, At: now, Channel: ch}}
+	case opChannelUpdate, opChannelDelete:
+		old, ok := a.nt.channels[m.id]
+		if !ok {
+			fail(notify.ErrChannelNotFound)
+			return
+		}
+		if m.op == opChannelDelete {
+			entries = []*notifyEntry{{Kind: entryChannelDeleted, At: now, ChannelID: m.id}}
+			a.nt.mu.Lock()
+			gaveUp = a.nt.outbox.FailChannel(m.id, now, "channel deleted")
+			a.nt.mu.Unlock()
+			break
+		}
+		ch, err := old.Update(m.update, now, cfg.Self)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if id, taken := nameOwner(ch.Name, m.id); taken {
+			fail(&NameTakenChannelError{Name: ch.Name, ID: id})
+			return
+		}
+		next = ch
+		entries = []*notifyEntry{{Kind: entryChannel, At: now, Channel: ch}}
+		if old.Enabled && !ch.Enabled {
+			a.nt.mu.Lock()
+			gaveUp = a.nt.outbox.FailChannel(m.id, now, "channel disabled")
+			a.nt.mu.Unlock()
+		}
+	}
+	if err := a.append(append(entries, outboxEntries(gaveUp)...)); err != nil {
+		fail(err)
+		if len(gaveUp) > 0 {
+			panic(fmt.Errorf("journal a change of channel %s: %w", m.id, err))
+		}
+		return
+	}
+	a.nt.mu.Lock()
+	if next != nil {
+		a.nt.channels[next.ID] = next
+		a.nt.outbox.SetLimits(next.ID, notify.LimitsOf(next))
+	} else {
+		delete(a.nt.channels, m.id)
+	}
+	a.nt.mu.Unlock()
+	switch {
+	case next == nil:
+		if pid, ok := a.children[m.id]; ok {
+			delete(a.children, m.id)
+			delete(a.inflight, m.id)
+			ctx.Unwatch(pid)
+			ctx.Stop(pid) // cancels its sends in progress
+		}
+		a.log.Info().Str("channel", m.id).Int("given_up", len(gaveUp)).Msg("notification channel deleted")
+		m.answer(channelAnswer{})
+	default:
+		if a.children[next.ID] == nil {
+			a.spawn(ctx, next.ID)
+		}
+		a.log.Info().Str("channel", next.ID).Str("type", string(next.ChannelType)).Bool("enabled", next.Enabled).
+			Msg("notification channel saved")
+		a.nt.mu.RLock()
+		m.answer(channelAnswer{ch: answerChannel(next, a.nt.outbox)})
+		a.nt.mu.RUnlock()
+	}
+	a.maybeCompact()
+	a.pump(ctx)
+}
