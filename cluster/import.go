@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -59,7 +60,9 @@ func (n *Node) OpenStream(ctx context.Context, cfg StreamConfig) (*Stream, error
 // Publisher.Append sets) from the headers alone, so it moves about 60
 // bytes per record, not the records. It returns how many IDs it passed to
 // fn. A record whose message ID is missing or not an event ID (not stored
-// by a Publisher) is skipped. It gives up when ctx ends.
+// by a Publisher) is skipped. It gives up when ctx ends, or with
+// ErrNotReady when no message came for the node's ReadyTimeout (no
+// quorum).
 func (s *Stream) RecordIDs(ctx context.Context, fn func(event.ID)) (int, error) {
 	opCtx, cancel := context.WithTimeout(ctx, s.node.cfg.OpTimeout)
 	js, err := s.node.js.Stream(opCtx, s.cfg.Name)
@@ -84,9 +87,13 @@ func (s *Stream) RecordIDs(ctx context.Context, fn func(event.ID)) (int, error) 
 	}
 	n := 0
 	var seen uint64
+	progress := time.Now()
 	for seen < last.Sequence {
 		if err := ctx.Err(); err != nil {
 			return n, fmt.Errorf("stream %s: read the record IDs up to %d, at %d: %w", s.cfg.Name, last.Sequence, seen, err)
+		}
+		if time.Since(progress) > s.node.cfg.ReadyTimeout {
+			return n, fmt.Errorf("%w: stream %s: no record ID for %s (read up to %d of %d)", ErrNotReady, s.cfg.Name, s.node.cfg.ReadyTimeout, seen, last.Sequence)
 		}
 		batch, err := cons.Fetch(1024, jetstream.FetchMaxWait(s.node.cfg.OpTimeout))
 		if err != nil {
@@ -95,6 +102,7 @@ func (s *Stream) RecordIDs(ctx context.Context, fn func(event.ID)) (int, error) 
 			}
 			continue // the ordered consumer recreates itself
 		}
+		before := seen
 		for m := range batch.Messages() {
 			meta, err := m.Metadata()
 			if err != nil {
@@ -105,6 +113,9 @@ func (s *Stream) RecordIDs(ctx context.Context, fn func(event.ID)) (int, error) 
 				fn(id)
 				n++
 			}
+		}
+		if seen > before {
+			progress = time.Now()
 		}
 	}
 	return n, nil
