@@ -87,7 +87,7 @@ func loadStreamCheckpoint(j Journal, fresh func() *recovered, specs []snapshots.
 		return nil, fmt.Errorf("load checkpoint: %w", err)
 	}
 	if ok && cp.Seq == 0 && !cp.UpTo.IsZero() {
-		return nil, fmt.Errorf("%w: its checkpoint is a single node's (events up to %s); cluster mode starts from an empty data directory (importing a single node's journal into a cluster is not supported yet)", ErrModeMismatch, cp.UpTo)
+		return nil, fmt.Errorf("%w: its checkpoint is a single node's (events up to %s); cluster mode starts from an empty data directory; copy a single node's events into a cluster with `eventara import --from DIR --nats-url URL`", ErrModeMismatch, cp.UpTo)
 	}
 	if ok {
 		if err := r.load(cp, specs); err != nil {

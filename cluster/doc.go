@@ -30,6 +30,9 @@
 //     the same message IDs, bounded in time.
 //   - consume.go: Consumer, in stream order from a sequence, recreated when
 //     it fails, into a bounded channel.
+//   - import.go: OpenStream (the stream as it is, for a tool that is not a
+//     node) and Stream.RecordIDs (every stored record's ID), for eventara
+//     import.
 //
 // # Exactly once
 //

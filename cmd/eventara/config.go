@@ -81,7 +81,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 		register(fs, c)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: eventara [flags]\n       eventara logs [flags] [FILE...]   read its logs: the supervision tree, timeline and storms (eventara logs --help)\n\nEventara ingests events over HTTP and pushes live metrics over STOMP (SockJS or WebSocket at /ws).\n\nFlags:\n")
+		fmt.Fprintf(out, "Usage: eventara [flags]\n       eventara logs [flags] [FILE...]   read its logs: the supervision tree, timeline and storms (eventara logs --help)\n       eventara import --from DIR --nats-url URL   copy a stopped single node's events into a cluster (eventara import --help)\n\nEventara ingests events over HTTP and pushes live metrics over STOMP (SockJS or WebSocket at /ws).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 

@@ -45,10 +45,13 @@ func main() {
 }
 
 func run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	// One subcommand, checked before the service's flags are parsed (which
-	// it leaves as they were: eventara --help, eventara --addr ...).
+	// Subcommands, checked before the service's flags are parsed (which
+	// they leave as they were: eventara --help, eventara --addr ...).
 	if len(args) > 0 && args[0] == logsCommand {
 		return runLogs(args[1:], stdin, stdout, stderr, getenv)
+	}
+	if len(args) > 0 && args[0] == importCommand {
+		return runImport(args[1:], stdout, stderr, getenv)
 	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
