@@ -170,3 +170,48 @@ func TestClusterRefusesSingleNodeData(t *testing.T) {
 		t.Fatalf("cluster mode on a single node's checkpoint: %v", err)
 	}
 }
+
+// TestApplierKeyHoldsOnEveryNode: a keyed request taken by one node is
+// answered from the first one through another node once that node has
+// applied its key's note: the same IDs, replayed, nothing stored twice;
+// the key with another request is refused there too; and a node started
+// afterwards on an empty journal learns the key from the stream.
+func TestApplierKeyHoldsOnEveryNode(t *testing.T) {
+	ctx := context.Background()
+	cc := startStream(t)
+	a := startClusterSystem(t, cc, t.TempDir())
+	b := startClusterSystem(t, cc, t.TempDir())
+	first, replayed, err := a.sys.IngestKeyed(ctx, newEvents(3, "keyed"), testKey("k1", "req"))
+	if err != nil || replayed {
+		t.Fatalf("first through a: replayed %v, %v", replayed, err)
+	}
+	applied := func(cs *clusterSystem) func() error {
+		return func() error {
+			if _, ok, err := cs.j.LookupIdempotency("k1"); err != nil || !ok {
+				return fmt.Errorf("key not in the local journal (%v)", err)
+			}
+			return nil
+		}
+	}
+	testutil.WaitFor(t, testutil.Patience, "b applied k1's note", applied(b))
+	again, replayed, err := b.sys.IngestKeyed(ctx, newEvents(3, "keyed"), testKey("k1", "req"))
+	if err != nil || !replayed {
+		t.Fatalf("retry through b: replayed %v, %v", replayed, err)
+	}
+	sameIDs(t, first, again)
+	var reused *KeyReusedError
+	if _, _, err := b.sys.IngestKeyed(ctx, newEvents(3, "keyed"), testKey("k1", "other")); !errors.As(err, &reused) {
+		t.Fatalf("k1 with another request through b: %v, want a KeyReusedError", err)
+	}
+
+	c := startClusterSystem(t, cc, t.TempDir())
+	testutil.WaitFor(t, testutil.Patience, "c applied k1's note", applied(c))
+	late, replayed, err := c.sys.IngestKeyed(ctx, newEvents(3, "keyed"), testKey("k1", "req"))
+	if err != nil || !replayed {
+		t.Fatalf("retry through c: replayed %v, %v", replayed, err)
+	}
+	sameIDs(t, first, late)
+	for _, cs := range []*clusterSystem{a, b, c} {
+		waitSnapshot(t, cs.sys, "3 events", func(s *snapshots.Snapshot) bool { return total(s) == 3 })
+	}
+}

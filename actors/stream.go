@@ -28,6 +28,11 @@ import (
 //     stream sequence + 1, copies records into the node's local journal
 //     (reads, Idempotency-Key look-ups) and hands them, then each tick, to
 //     the aggregator; the scheduler does not run;
+//   - an Idempotency-Key goes to the stream as a note after its request's
+//     events are acknowledged (streamAppender.Append), and every node's
+//     applier stores it in its local journal: a retry through any node is
+//     answered from the first request once that node has applied the note
+//     (guarded by TestApplierKeyHoldsOnEveryNode, TestClusterIdempotencyKey);
 //   - positions are stream sequences, not event IDs: IDs are minted by
 //     each node and do not grow along the stream. Checkpoints record the
 //     sequence (journal.Checkpoint.Seq) and recovery reads the stream tail
@@ -153,14 +158,21 @@ func (c *clusterState) takeRewind() (epoch, after uint64, ok bool) {
 }
 
 // streamAppender is the ingest actor's Appender in cluster mode: a group
-// goes to the stream, acknowledged by a quorum, and Idempotency-Keys are
-// kept in the local journal (see IngestKeyed in cluster mode: README,
-// "Cluster").
+// goes to the stream, acknowledged by a quorum, then its Idempotency-Keys
+// as notes; keys are looked up in the local journal, where this node
+// stores its own at once and the applier every node's (see IngestKeyed in
+// cluster mode: README, "Cluster").
 type streamAppender struct {
 	c     *clusterState
 	local Journal
 }
 
+// Append publishes recs and then, once every one is acknowledged, each
+// key (the Idempotency record of a keyed request among them) as a note,
+// so that every node's applier stores the key (applier's note) and a retry
+// through any node is answered from it once that node has applied the
+// note. A key is published only after all its events are stored, so a key
+// found never names an event the stream lacks.
 func (a streamAppender) Append(recs []event.Record, keys ...journal.Idempotency) error {
 	start := time.Now()
 	seq, err := a.c.cfg.Publisher.Append(context.Background(), recs)
@@ -177,14 +189,33 @@ func (a streamAppender) Append(recs []event.Record, keys ...journal.Idempotency)
 			break
 		}
 	}
+	for i := range keys {
+		if err := a.publishKey(&keys[i]); err != nil {
+			return fmt.Errorf("%w: events stored in the cluster but their Idempotency-Key not: %w", ErrOutcomeUnknown, err)
+		}
+	}
 	if len(keys) > 0 {
-		// The events are durable in the stream; a key lost here makes a
-		// retry on this node store them again, so it is kept synced.
+		// The node that took the request knows the key at once, not only
+		// once its applier reaches the note; kept synced, as on one node.
 		if err := a.local.Append(nil, keys...); err != nil {
 			return fmt.Errorf("%w: events stored in the cluster but their Idempotency-Key not: %w", ErrOutcomeUnknown, err)
 		}
 	}
 	return nil
+}
+
+// publishKey publishes k as a note whose ID is its first event's (a
+// publish retried after a lost ack is stored once).
+func (a streamAppender) publishKey(k *journal.Idempotency) error {
+	data, err := k.MarshalBinary()
+	if err == nil && len(k.IDs) == 0 {
+		err = errors.New("idempotency key without events")
+	}
+	if err != nil {
+		return err
+	}
+	_, err = a.c.cfg.Publisher.Note(context.Background(), "key-"+k.IDs[0].String(), data)
+	return err
 }
 
 func (a streamAppender) LookupIdempotency(key string) (journal.Idempotency, bool, error) {

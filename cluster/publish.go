@@ -98,8 +98,37 @@ func (p *Publisher) Append(ctx context.Context, recs []event.Record) (uint64, er
 	if err != nil {
 		return 0, err
 	}
+	return p.publish(ctx, msgs)
+}
+
+// Note stores data in the stream as a note: a message that is neither a
+// record nor a tick, which every reader gets in stream order (Msg.Note)
+// with data as its Data. id is its message ID (Nats-Msg-Id): a note
+// appended again with the same id within StreamConfig.Duplicates is
+// stored once. It returns the note's stream sequence (the first one's, for
+// a duplicate); timeouts and errors are Append's.
+//
+// A note is for what every node must learn in stream order, after records
+// it refers to: the Idempotency-Key of a request whose events an Append
+// stored.
+func (p *Publisher) Note(ctx context.Context, id string, data []byte) (uint64, error) {
+	if id == "" || len(data) == 0 {
+		return 0, fmt.Errorf("note: empty id or data: %w", ErrInvalidArgument)
+	}
+	return p.publish(ctx, []*nats.Msg{{
+		Subject: p.s.events,
+		Data:    data,
+		Header:  nats.Header{jetstream.MsgIDHeader: []string{id}, noteHeader: []string{"1"}},
+	}})
+}
+
+// noteHeader marks a note.
+const noteHeader = "Eventara-Note"
+
+// publish stores msgs (see Append).
+func (p *Publisher) publish(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
 	if p.s.node.nc.IsClosed() {
-		return 0, &AppendError{Failed: len(recs), Kind: ErrClosed, Err: nats.ErrConnectionClosed}
+		return 0, &AppendError{Failed: len(msgs), Kind: ErrClosed, Err: nats.ErrConnectionClosed}
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
