@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -168,8 +169,15 @@ func (r *applierRun) run(prev <-chan struct{}, done chan struct{}) {
 // node: a retry of its request through another node then stores the
 // events again, as without a key.
 func (r *applierRun) note(m cluster.Msg) {
+	if len(m.Data) > 0 && m.Data[0] == noteClaim {
+		return // read from the stream by the claim's loser (streamAppender.claim)
+	}
 	var k journal.Idempotency
-	if err := k.UnmarshalBinary(m.Data); err != nil {
+	err := errors.New("not a key note")
+	if len(m.Data) > 0 && m.Data[0] == noteKey {
+		err = k.UnmarshalBinary(m.Data[1:])
+	}
+	if err != nil {
 		r.log.Error().Err(err).Uint64("seq", m.Seq).Msg("cluster: undecodable Idempotency-Key note skipped")
 		return
 	}

@@ -23,6 +23,15 @@ type Appender interface {
 	LookupIdempotency(key string) (journal.Idempotency, bool, error)
 }
 
+// keyClaimer is what an Appender shared by several nodes (cluster mode's
+// streamAppender) adds so that a key holds across them while a retry
+// races the first request through another node: see ClaimKey and
+// CompleteKey there.
+type keyClaimer interface {
+	ClaimKey(k journal.Idempotency) (prior journal.Idempotency, at time.Time, taken bool, err error)
+	CompleteKey(prior journal.Idempotency, at time.Time, evs []event.Event) error
+}
+
 // ingestActor owns journal appends. It stamps each event with its ID and
 // receive time in arrival order, and does group commit: while one group is
 // being synced, requests that arrive wait in pending; when the sync ends,
@@ -222,12 +231,17 @@ func settleKeys(j Appender, group []*ingestRequest, recs []event.Record) ([]even
 		case found:
 			r.answer(replay(r, prior))
 		default:
-			kept = append(kept, mine...)
 			ids := make([]event.ID, len(mine))
 			for k := range mine {
 				ids[k] = mine[k].Event.ID
 			}
-			idem = append(idem, journal.Idempotency{Key: r.key.Key, Fingerprint: r.key.Fingerprint, At: mine[0].Event.ReceivedAt, IDs: ids})
+			k := journal.Idempotency{Key: r.key.Key, Fingerprint: r.key.Fingerprint, At: mine[0].Event.ReceivedAt, IDs: ids}
+			if res, claimed := claimKey(j, r, k); claimed {
+				r.answer(res)
+				break
+			}
+			kept = append(kept, mine...)
+			idem = append(idem, k)
 			continue
 		}
 		if answered == nil {
@@ -239,6 +253,36 @@ func settleKeys(j Appender, group []*ingestRequest, recs []event.Record) ([]even
 		return recs, idem, nil // every record stays: no copy
 	}
 	return kept, idem, answered
+}
+
+// claimKey claims k's key when j is shared by several nodes (keyClaimer).
+// It returns false when r may go on and store its events: no claimer, or
+// r won the claim. Otherwise it returns r's answer: an earlier request
+// took the key, through any node, so r is answered from it (after making
+// sure that request's events and key are all stored), or refused when it
+// is another request; or the claim failed.
+func claimKey(j Appender, r *ingestRequest, k journal.Idempotency) (ingestResult, bool) {
+	if w, ok := j.(interface{ unwrap() Appender }); ok {
+		j = w.unwrap()
+	}
+	c, ok := j.(keyClaimer)
+	if !ok {
+		return ingestResult{}, false
+	}
+	prior, at, taken, err := c.ClaimKey(k)
+	switch {
+	case err != nil:
+		return ingestResult{err: err}, true
+	case !taken:
+		return ingestResult{}, false
+	}
+	res := replay(r, prior)
+	if res.err == nil {
+		if err := c.CompleteKey(prior, at, res.events); err != nil {
+			return ingestResult{err: err}, true
+		}
+	}
+	return res, true
 }
 
 // replay answers r, a retry, from what the first request with its key

@@ -78,3 +78,47 @@ func TestNoteInStreamOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimFirstWins: of two claims with one id, the first is stored and
+// the second gets the first's note back (same sequence, its bytes and
+// time); the first's bytes claimed again (a retry after a lost ack) are
+// still the claimer's own; an empty id is refused.
+func TestClaimFirstWins(t *testing.T) {
+	t.Parallel()
+	n := startSingle(t, Config{})
+	ctx := context.Background()
+	s, err := n.Stream(ctx, StreamConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, err := s.Publisher(PublisherConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := s.Publisher(PublisherConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p1.Claim(ctx, "", []byte("x")); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("Claim with an empty id = %v, want ErrInvalidArgument", err)
+	}
+	first, err := p1.Claim(ctx, "claim-1", []byte("first"))
+	if err != nil || !first.Mine {
+		t.Fatalf("first claim: %+v, %v", first, err)
+	}
+	second, err := p2.Claim(ctx, "claim-1", []byte("second"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Mine || second.Seq != first.Seq || string(second.Data) != "first" || second.Time.IsZero() {
+		t.Fatalf("second claim: %+v; want the first's note at %d", second, first.Seq)
+	}
+	again, err := p1.Claim(ctx, "claim-1", []byte("first"))
+	if err != nil || !again.Mine || again.Seq != first.Seq {
+		t.Fatalf("the first claim again: %+v, %v; want its own at %d", again, err, first.Seq)
+	}
+	other, err := p2.Claim(ctx, "claim-2", []byte("second"))
+	if err != nil || !other.Mine || other.Seq <= first.Seq {
+		t.Fatalf("another id: %+v, %v", other, err)
+	}
+}
