@@ -220,9 +220,11 @@ func TestApplierKeyHoldsOnEveryNode(t *testing.T) {
 
 // TestApplierKeyRaceAcrossNodes: requests with one key sent through two
 // nodes at once store once, whichever node each reaches and before either
-// has applied the other's key (the cluster-wide claim); a retry of a first
-// request that claimed its key but stored nothing (it failed after its
-// claim) stores the first request's events under its IDs, once.
+// has applied the other's key (the cluster-wide claim); many keys at once
+// through one node (several claims in a group) hold through the other; a
+// retry of a first request that claimed its key but stored nothing (it
+// failed after its claim) stores the first request's events under its
+// IDs, once.
 func TestApplierKeyRaceAcrossNodes(t *testing.T) {
 	ctx := context.Background()
 	cc := startStream(t)
@@ -256,6 +258,28 @@ func TestApplierKeyRaceAcrossNodes(t *testing.T) {
 		sameIDs(t, answers[0].evs, answers[1].evs)
 	}
 
+	// Many keys at once through one node (groups with several claims),
+	// each retried through the other.
+	burst := make([][]event.Event, 20)
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Go(func() {
+			evs, replayed, err := a.sys.IngestKeyed(ctx, newEvents(1, "burst"), testKey(fmt.Sprint("burst-", i), "req"))
+			if err != nil || replayed {
+				t.Errorf("burst %d: replayed %v, %v", i, replayed, err)
+			}
+			burst[i] = evs
+		})
+	}
+	wg.Wait()
+	for i := range burst {
+		evs, replayed, err := b.sys.IngestKeyed(ctx, newEvents(1, "burst"), testKey(fmt.Sprint("burst-", i), "req"))
+		if err != nil || !replayed {
+			t.Fatalf("burst %d retried through b: replayed %v, %v", i, replayed, err)
+		}
+		sameIDs(t, burst[i], evs)
+	}
+
 	// A first request that claimed its key and then failed: no events.
 	g := event.NewGenerator()
 	now := time.Now().UTC()
@@ -273,7 +297,7 @@ func TestApplierKeyRaceAcrossNodes(t *testing.T) {
 		t.Fatalf("the lost key with another request: %v, want a KeyReusedError", err)
 	}
 	for _, cs := range []*clusterSystem{a, b} {
-		waitSnapshot(t, cs.sys, "12 events", func(s *snapshots.Snapshot) bool { return total(s) == 12 })
+		waitSnapshot(t, cs.sys, "32 events", func(s *snapshots.Snapshot) bool { return total(s) == 32 })
 		for _, id := range lost.IDs {
 			if _, err := cs.j.Get(id); err != nil {
 				t.Fatalf("the lost request's event %s: %v", id, err)
