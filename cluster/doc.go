@@ -28,7 +28,9 @@
 //     idempotently by every node.
 //   - publish.go: Publisher.Append, acknowledged by a quorum, retried under
 //     the same message IDs, bounded in time; Publisher.Note, opaque data
-//     every reader gets in stream order (an Idempotency-Key).
+//     every reader gets in stream order (an Idempotency-Key), and
+//     Publisher.Claim, a note of which the duplicate window keeps the
+//     first per ID (which node's request took a key first).
 //   - consume.go: Consumer, in stream order from a sequence, recreated when
 //     it fails, into a bounded channel.
 //
