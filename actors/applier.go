@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/eventara/eventara/cluster"
+	"github.com/eventara/eventara/journal"
 	"github.com/eventara/eventara/protocol/event"
 )
 
@@ -16,9 +18,10 @@ import (
 // the position the aggregator has (the checkpoint's sequence + 1 at
 // start) and, for each run of records, writes them into the local journal
 // (idempotent by ID, unsynced: the stream is the durable copy) and hands
-// them to the aggregator as one applyBatch; for each tick it sends a Tick
-// whose Now is the tick's stream time and waits until that snapshot is
-// built before it reads on. So every node's snapshot for a tick covers
+// them to the aggregator as one applyBatch (the Idempotency-Keys of the
+// notes among them stored in the same write, handed to nobody); for each
+// tick it sends a Tick whose Now is the tick's stream time and waits
+// until that snapshot is built before it reads on. So every node's snapshot for a tick covers
 // exactly the records before it in the stream: the same bytes everywhere.
 //
 // Nothing blocks in Receive: the actor only starts and stops the
@@ -81,6 +84,11 @@ type applierRun struct {
 
 	recs []event.Record
 	pos  []uint64
+	// keys are the Idempotency-Keys of the notes read since the last
+	// flush (streamAppender), keySeq the last one's sequence: stored with
+	// recs, so a retry through this node finds the key.
+	keys   []journal.Idempotency
+	keySeq uint64
 }
 
 func (r *applierRun) run(prev <-chan struct{}, done chan struct{}) {
@@ -114,7 +122,7 @@ func (r *applierRun) run(prev <-chan struct{}, done chan struct{}) {
 			return
 		}
 		if r.c.epoch.Load() != r.epoch {
-			r.recs, r.pos = r.recs[:0], r.pos[:0]
+			r.recs, r.pos, r.keys, r.keySeq = r.recs[:0], r.pos[:0], nil, 0
 			r.cons.Stop()
 			epoch, after, _ := r.c.takeRewind()
 			r.log.Info().Uint64("seq", after+1).Msg("cluster: reading the stream again after a restart")
@@ -128,6 +136,15 @@ func (r *applierRun) run(prev <-chan struct{}, done chan struct{}) {
 		if m.Tick {
 			if !r.flush() || !r.tick(m) {
 				return
+			}
+			continue
+		}
+		if m.Note {
+			r.note(m)
+			if len(r.recs)+len(r.keys) >= r.c.cfg.MaxBatch || len(r.cons.Messages()) == 0 {
+				if !r.flush() {
+					return
+				}
 			}
 			continue
 		}
@@ -145,6 +162,27 @@ func (r *applierRun) run(prev <-chan struct{}, done chan struct{}) {
 			}
 		}
 	}
+}
+
+// note keeps the Idempotency-Key a note carries (streamAppender), to be
+// stored at the next flush. An undecodable one is skipped alike on every
+// node: a retry of its request through another node then stores the
+// events again, as without a key.
+func (r *applierRun) note(m cluster.Msg) {
+	if len(m.Data) > 0 && m.Data[0] == noteClaim {
+		return // read from the stream by the claim's loser (streamAppender.claim)
+	}
+	var k journal.Idempotency
+	err := errors.New("not a key note")
+	if len(m.Data) > 0 && m.Data[0] == noteKey {
+		err = k.UnmarshalBinary(m.Data[1:])
+	}
+	if err != nil {
+		r.log.Error().Err(err).Uint64("seq", m.Seq).Msg("cluster: undecodable Idempotency-Key note skipped")
+		return
+	}
+	r.keys = append(r.keys, k)
+	r.keySeq = m.Seq
 }
 
 // consume starts reading after sequence after, in epoch.
@@ -186,11 +224,11 @@ func (r *applierRun) checkRetention(seq uint64) {
 // journal and hands them to the aggregator, waiting for room in the
 // backlog first.
 func (r *applierRun) flush() bool {
-	if len(r.recs) == 0 {
+	if len(r.recs) == 0 && len(r.keys) == 0 {
 		return true
 	}
 	for pause := 10 * time.Millisecond; ; pause = min(2*pause, time.Second) {
-		err := r.c.local.AppendUnsynced(r.recs)
+		err := r.c.local.AppendUnsynced(r.recs, r.keys...)
 		if err == nil {
 			r.c.applyErr.Store("")
 			break
@@ -201,7 +239,16 @@ func (r *applierRun) flush() bool {
 			return false
 		}
 	}
+	last := r.keySeq // the last message read: a note's, or a record's
+	if n := len(r.pos); n > 0 {
+		last = max(last, r.pos[n-1])
+	}
+	r.keys, r.keySeq = nil, 0
 	n := len(r.recs)
+	if n == 0 {
+		r.c.handed.Store(last) // only notes: nothing for the aggregator
+		return true
+	}
 	for r.sys.backlog.size()+n > r.sys.cfg.MaxPendingEvents && r.sys.backlog.size() > 0 {
 		if !r.sleep(time.Millisecond) {
 			return false
@@ -209,7 +256,7 @@ func (r *applierRun) flush() bool {
 	}
 	b := &applyBatch{recs: r.recs, pos: r.pos, epoch: r.epoch, seq: r.sys.backlog.hand(n)}
 	r.sys.root.Send(r.sys.aggregator, b)
-	r.c.handed.Store(r.pos[n-1])
+	r.c.handed.Store(last)
 	r.recs, r.pos = nil, nil // handed over: the batch is immutable now
 	return true
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/eventara/eventara/cluster"
 	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/journal"
+	"github.com/eventara/eventara/protocol/event"
 	"github.com/eventara/eventara/snapshots"
 )
 
@@ -168,5 +170,138 @@ func TestClusterRefusesSingleNodeData(t *testing.T) {
 	_, err = Start(Config{Log: zerolog.Nop(), Journal: j, Cluster: startStream(t)})
 	if !errors.Is(err, ErrModeMismatch) {
 		t.Fatalf("cluster mode on a single node's checkpoint: %v", err)
+	}
+}
+
+// TestApplierKeyHoldsOnEveryNode: a keyed request taken by one node is
+// answered from the first one through another node once that node has
+// applied its key's note: the same IDs, replayed, nothing stored twice;
+// the key with another request is refused there too; and a node started
+// afterwards on an empty journal learns the key from the stream.
+func TestApplierKeyHoldsOnEveryNode(t *testing.T) {
+	ctx := context.Background()
+	cc := startStream(t)
+	a := startClusterSystem(t, cc, t.TempDir())
+	b := startClusterSystem(t, cc, t.TempDir())
+	first, replayed, err := a.sys.IngestKeyed(ctx, newEvents(3, "keyed"), testKey("k1", "req"))
+	if err != nil || replayed {
+		t.Fatalf("first through a: replayed %v, %v", replayed, err)
+	}
+	applied := func(cs *clusterSystem) func() error {
+		return func() error {
+			if _, ok, err := cs.j.LookupIdempotency("k1"); err != nil || !ok {
+				return fmt.Errorf("key not in the local journal (%v)", err)
+			}
+			return nil
+		}
+	}
+	testutil.WaitFor(t, testutil.Patience, "b applied k1's note", applied(b))
+	again, replayed, err := b.sys.IngestKeyed(ctx, newEvents(3, "keyed"), testKey("k1", "req"))
+	if err != nil || !replayed {
+		t.Fatalf("retry through b: replayed %v, %v", replayed, err)
+	}
+	sameIDs(t, first, again)
+	var reused *KeyReusedError
+	if _, _, err := b.sys.IngestKeyed(ctx, newEvents(3, "keyed"), testKey("k1", "other")); !errors.As(err, &reused) {
+		t.Fatalf("k1 with another request through b: %v, want a KeyReusedError", err)
+	}
+
+	c := startClusterSystem(t, cc, t.TempDir())
+	testutil.WaitFor(t, testutil.Patience, "c applied k1's note", applied(c))
+	late, replayed, err := c.sys.IngestKeyed(ctx, newEvents(3, "keyed"), testKey("k1", "req"))
+	if err != nil || !replayed {
+		t.Fatalf("retry through c: replayed %v, %v", replayed, err)
+	}
+	sameIDs(t, first, late)
+	for _, cs := range []*clusterSystem{a, b, c} {
+		waitSnapshot(t, cs.sys, "3 events", func(s *snapshots.Snapshot) bool { return total(s) == 3 })
+	}
+}
+
+// TestApplierKeyRaceAcrossNodes: requests with one key sent through two
+// nodes at once store once, whichever node each reaches and before either
+// has applied the other's key (the cluster-wide claim); many keys at once
+// through one node (several claims in a group) hold through the other; a
+// retry of a first request that claimed its key but stored nothing (it
+// failed after its claim) stores the first request's events under its
+// IDs, once.
+func TestApplierKeyRaceAcrossNodes(t *testing.T) {
+	ctx := context.Background()
+	cc := startStream(t)
+	a := startClusterSystem(t, cc, t.TempDir())
+	b := startClusterSystem(t, cc, t.TempDir())
+
+	type answer struct {
+		evs      []event.Event
+		replayed bool
+		err      error
+	}
+	for round := range 5 {
+		key := fmt.Sprint("race-", round)
+		answers := make([]answer, 2)
+		var wg sync.WaitGroup
+		for i, cs := range []*clusterSystem{a, b} {
+			wg.Go(func() {
+				evs, replayed, err := cs.sys.IngestKeyed(ctx, newEvents(2, "race"), testKey(key, "req"))
+				answers[i] = answer{evs, replayed, err}
+			})
+		}
+		wg.Wait()
+		for i, an := range answers {
+			if an.err != nil {
+				t.Fatalf("round %d, node %d: %v", round, i, an.err)
+			}
+		}
+		if answers[0].replayed == answers[1].replayed {
+			t.Fatalf("round %d: replayed %v and %v, want exactly one first answer", round, answers[0].replayed, answers[1].replayed)
+		}
+		sameIDs(t, answers[0].evs, answers[1].evs)
+	}
+
+	// Many keys at once through one node (groups with several claims),
+	// each retried through the other.
+	burst := make([][]event.Event, 20)
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Go(func() {
+			evs, replayed, err := a.sys.IngestKeyed(ctx, newEvents(1, "burst"), testKey(fmt.Sprint("burst-", i), "req"))
+			if err != nil || replayed {
+				t.Errorf("burst %d: replayed %v, %v", i, replayed, err)
+			}
+			burst[i] = evs
+		})
+	}
+	wg.Wait()
+	for i := range burst {
+		evs, replayed, err := b.sys.IngestKeyed(ctx, newEvents(1, "burst"), testKey(fmt.Sprint("burst-", i), "req"))
+		if err != nil || !replayed {
+			t.Fatalf("burst %d retried through b: replayed %v, %v", i, replayed, err)
+		}
+		sameIDs(t, burst[i], evs)
+	}
+
+	// A first request that claimed its key and then failed: no events.
+	g := event.NewGenerator()
+	now := time.Now().UTC()
+	lost := journal.Idempotency{Key: "lost", Fingerprint: testKey("lost", "req").Fingerprint, At: now,
+		IDs: []event.ID{g.New(now), g.New(now)}}
+	if _, _, taken, err := (streamAppender{c: a.sys.cluster, local: a.j}).ClaimKey(lost); err != nil || taken {
+		t.Fatalf("claim: taken %v, %v", taken, err)
+	}
+	evs, replayed, err := b.sys.IngestKeyed(ctx, newEvents(2, "lost"), testKey("lost", "req"))
+	if err != nil || !replayed || len(evs) != 2 || evs[0].ID != lost.IDs[0] || evs[1].ID != lost.IDs[1] {
+		t.Fatalf("retry of the lost request: %v replayed %v, %v; want its IDs %v", evs, replayed, err, lost.IDs)
+	}
+	var reused *KeyReusedError
+	if _, _, err := a.sys.IngestKeyed(ctx, newEvents(2, "lost"), testKey("lost", "other")); !errors.As(err, &reused) {
+		t.Fatalf("the lost key with another request: %v, want a KeyReusedError", err)
+	}
+	for _, cs := range []*clusterSystem{a, b} {
+		waitSnapshot(t, cs.sys, "32 events", func(s *snapshots.Snapshot) bool { return total(s) == 32 })
+		for _, id := range lost.IDs {
+			if _, err := cs.j.Get(id); err != nil {
+				t.Fatalf("the lost request's event %s: %v", id, err)
+			}
+		}
 	}
 }

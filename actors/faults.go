@@ -245,6 +245,9 @@ type faultyAppender struct {
 	faults *Faults
 }
 
+// unwrap returns the journal it wraps (claimKey looks for a keyClaimer).
+func (a faultyAppender) unwrap() Appender { return a.Appender }
+
 func (a faultyAppender) Append(recs []event.Record, keys ...journal.Idempotency) error {
 	a.faults.waitJournal()
 	return a.Appender.Append(recs, keys...)

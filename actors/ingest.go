@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -21,6 +22,15 @@ type Appender interface {
 	// LookupIdempotency returns what the keyed request sent before with
 	// key stored.
 	LookupIdempotency(key string) (journal.Idempotency, bool, error)
+}
+
+// keyClaimer is what an Appender shared by several nodes (cluster mode's
+// streamAppender) adds so that a key holds across them while a retry
+// races the first request through another node: see ClaimKey and
+// CompleteKey there.
+type keyClaimer interface {
+	ClaimKey(k journal.Idempotency) (prior journal.Idempotency, at time.Time, taken bool, err error)
+	CompleteKey(prior journal.Idempotency, at time.Time, evs []event.Event) error
 }
 
 // ingestActor owns journal appends. It stamps each event with its ID and
@@ -200,45 +210,105 @@ func (a *ingestActor) startCommit(ctx actor.Context) {
 // written one at a time, so every earlier request with the key is either
 // in the journal or in this group, where startCommit allows one). A key
 // already stored answers its request from the stored result and drops its
-// records; a new one becomes an Idempotency record of the append.
-// recs holds group's records in order. It returns the records to append,
-// their Idempotency records and the requests it answered.
+// records; a new one becomes an Idempotency record of the append, once
+// claimed when the journal is shared by several nodes (claimKey; the
+// group's claims go out at once: its keys differ). recs holds group's
+// records in order. It returns the records to append, their Idempotency
+// records and the requests it answered.
 func settleKeys(j Appender, group []*ingestRequest, recs []event.Record) ([]event.Record, []journal.Idempotency, map[*ingestRequest]bool) {
-	var idem []journal.Idempotency
-	var answered map[*ingestRequest]bool
-	kept := recs[:0:0]
+	type settled struct {
+		k        journal.Idempotency // a new key's record
+		res      ingestResult
+		answered bool
+	}
+	out := make([]settled, len(group))
+	var claims []int // indexes of the requests with a new key
 	i := 0
-	for _, r := range group {
+	for n, r := range group {
 		mine := recs[i : i+r.size()]
 		i += r.size()
 		if r.key == nil {
-			kept = append(kept, mine...)
 			continue
 		}
 		prior, found, err := j.LookupIdempotency(r.key.Key)
 		switch {
 		case err != nil:
-			r.answer(ingestResult{err: fmt.Errorf("%w: %w", ErrJournal, err)})
+			out[n] = settled{res: ingestResult{err: fmt.Errorf("%w: %w", ErrJournal, err)}, answered: true}
 		case found:
-			r.answer(replay(r, prior))
+			out[n] = settled{res: replay(r, prior), answered: true}
 		default:
-			kept = append(kept, mine...)
 			ids := make([]event.ID, len(mine))
 			for k := range mine {
 				ids[k] = mine[k].Event.ID
 			}
-			idem = append(idem, journal.Idempotency{Key: r.key.Key, Fingerprint: r.key.Fingerprint, At: mine[0].Event.ReceivedAt, IDs: ids})
+			out[n].k = journal.Idempotency{Key: r.key.Key, Fingerprint: r.key.Fingerprint, At: mine[0].Event.ReceivedAt, IDs: ids}
+			claims = append(claims, n)
+		}
+	}
+	if c := claimerOf(j); c != nil && len(claims) > 0 {
+		var wg sync.WaitGroup
+		for _, n := range claims {
+			wg.Go(func() { out[n].res, out[n].answered = claimKey(c, group[n], out[n].k) })
+		}
+		wg.Wait()
+	}
+
+	var idem []journal.Idempotency
+	var answered map[*ingestRequest]bool
+	kept := recs[:0:0]
+	i = 0
+	for n, r := range group {
+		mine := recs[i : i+r.size()]
+		i += r.size()
+		if out[n].answered {
+			r.answer(out[n].res)
+			if answered == nil {
+				answered = map[*ingestRequest]bool{}
+			}
+			answered[r] = true
 			continue
 		}
-		if answered == nil {
-			answered = map[*ingestRequest]bool{}
+		kept = append(kept, mine...)
+		if r.key != nil {
+			idem = append(idem, out[n].k)
 		}
-		answered[r] = true
 	}
 	if answered == nil {
 		return recs, idem, nil // every record stays: no copy
 	}
 	return kept, idem, answered
+}
+
+// claimerOf returns the keyClaimer behind j, or nil on one node.
+func claimerOf(j Appender) keyClaimer {
+	if w, ok := j.(interface{ unwrap() Appender }); ok {
+		j = w.unwrap()
+	}
+	c, _ := j.(keyClaimer)
+	return c
+}
+
+// claimKey claims k's key, r's, in the whole cluster. It returns false
+// when r may go on and store its events: r won the claim. Otherwise it
+// returns r's answer: an earlier request took the key, through any node,
+// so r is answered from it (after making sure that request's events and
+// key are all stored), or refused when it is another request; or the
+// claim failed.
+func claimKey(c keyClaimer, r *ingestRequest, k journal.Idempotency) (ingestResult, bool) {
+	prior, at, taken, err := c.ClaimKey(k)
+	switch {
+	case err != nil:
+		return ingestResult{err: err}, true
+	case !taken:
+		return ingestResult{}, false
+	}
+	res := replay(r, prior)
+	if res.err == nil {
+		if err := c.CompleteKey(prior, at, res.events); err != nil {
+			return ingestResult{err: err}, true
+		}
+	}
+	return res, true
 }
 
 // replay answers r, a retry, from what the first request with its key

@@ -2,6 +2,8 @@ package actors
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -28,6 +30,15 @@ import (
 //     stream sequence + 1, copies records into the node's local journal
 //     (reads, Idempotency-Key look-ups) and hands them, then each tick, to
 //     the aggregator; the scheduler does not run;
+//   - a new Idempotency-Key is claimed in the stream before its request's
+//     events are published (settleKeys → streamAppender.ClaimKey: the
+//     duplicate window keeps one claim per key, and a retry racing the
+//     first through another node gets the first's claim and completes it,
+//     CompleteKey); after the events are acknowledged the key goes to the
+//     stream as a note (streamAppender.Append), which every node's
+//     applier stores in its local journal for later retries. Guarded by
+//     TestApplierKeyHoldsOnEveryNode, TestApplierKeyRaceAcrossNodes and
+//     TestClusterIdempotencyKey;
 //   - positions are stream sequences, not event IDs: IDs are minted by
 //     each node and do not grow along the stream. Checkpoints record the
 //     sequence (journal.Checkpoint.Seq) and recovery reads the stream tail
@@ -153,14 +164,21 @@ func (c *clusterState) takeRewind() (epoch, after uint64, ok bool) {
 }
 
 // streamAppender is the ingest actor's Appender in cluster mode: a group
-// goes to the stream, acknowledged by a quorum, and Idempotency-Keys are
-// kept in the local journal (see IngestKeyed in cluster mode: README,
-// "Cluster").
+// goes to the stream, acknowledged by a quorum, then its Idempotency-Keys
+// as notes; keys are looked up in the local journal, where this node
+// stores its own at once and the applier every node's (see IngestKeyed in
+// cluster mode: README, "Cluster").
 type streamAppender struct {
 	c     *clusterState
 	local Journal
 }
 
+// Append publishes recs and then, once every one is acknowledged, each
+// key (the Idempotency record of a keyed request among them) as a note,
+// so that every node's applier stores the key (applier's note) and a retry
+// through any node is answered from it once that node has applied the
+// note. A key is published only after all its events are stored, so a key
+// found never names an event the stream lacks.
 func (a streamAppender) Append(recs []event.Record, keys ...journal.Idempotency) error {
 	start := time.Now()
 	seq, err := a.c.cfg.Publisher.Append(context.Background(), recs)
@@ -177,12 +195,113 @@ func (a streamAppender) Append(recs []event.Record, keys ...journal.Idempotency)
 			break
 		}
 	}
+	for i := range keys {
+		if err := a.publishKey(&keys[i]); err != nil {
+			return fmt.Errorf("%w: events stored in the cluster but their Idempotency-Key not: %w", ErrOutcomeUnknown, err)
+		}
+	}
 	if len(keys) > 0 {
-		// The events are durable in the stream; a key lost here makes a
-		// retry on this node store them again, so it is kept synced.
+		// The node that took the request knows the key at once, not only
+		// once its applier reaches the note; kept synced, as on one node.
 		if err := a.local.Append(nil, keys...); err != nil {
 			return fmt.Errorf("%w: events stored in the cluster but their Idempotency-Key not: %w", ErrOutcomeUnknown, err)
 		}
+	}
+	return nil
+}
+
+// publishKey publishes k as a note whose ID is its first event's (a
+// publish retried after a lost ack is stored once).
+func (a streamAppender) publishKey(k *journal.Idempotency) error {
+	data, err := keyNote(noteKey, k)
+	if err != nil {
+		return err
+	}
+	_, err = a.c.cfg.Publisher.Note(context.Background(), "key-"+k.IDs[0].String(), data)
+	return err
+}
+
+// The first byte of a note says what it carries: an Idempotency record
+// stored with its events (noteKey), or one claiming its key (noteClaim).
+const (
+	noteKey   = 'K'
+	noteClaim = 'C'
+)
+
+func keyNote(kind byte, k *journal.Idempotency) ([]byte, error) {
+	data, err := k.MarshalBinary()
+	if err == nil && len(k.IDs) == 0 {
+		err = errors.New("idempotency key without events")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte{kind}, data...), nil
+}
+
+// ClaimKey claims k's key in the whole cluster before its events are
+// published (settleKeys), so that a retry racing the first request
+// through another node, before that node has applied the first one's key
+// note, is told apart: the claim's message ID is derived from the key, and
+// the stream's duplicate window (StreamConfig.Duplicates) keeps the first.
+// taken is false when this request won; otherwise prior is the first
+// request's record, claimed at at, and, when the retry matches it,
+// CompleteKey must succeed before the retry is answered from it.
+func (a streamAppender) ClaimKey(k journal.Idempotency) (prior journal.Idempotency, at time.Time, taken bool, err error) {
+	data, err := keyNote(noteClaim, &k)
+	if err != nil {
+		return prior, at, false, err
+	}
+	sum := sha256.Sum256([]byte(k.Key))
+	cl, err := a.c.cfg.Publisher.Claim(context.Background(), "claim-"+hex.EncodeToString(sum[:]), data)
+	if err != nil {
+		if errors.Is(err, cluster.ErrUnavailable) {
+			return prior, at, false, fmt.Errorf("%w: claim idempotency key: %w", ErrNoQuorum, err)
+		}
+		return prior, at, false, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if cl.Mine {
+		return prior, at, false, nil
+	}
+	if len(cl.Data) == 0 || cl.Data[0] != noteClaim {
+		return prior, at, false, fmt.Errorf("claim idempotency key: message %d is not a claim", cl.Seq)
+	}
+	if err := prior.UnmarshalBinary(cl.Data[1:]); err != nil {
+		return prior, at, false, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	return prior, cl.Time, true, nil
+}
+
+// CompleteKey makes sure the events of prior, the first request with a
+// key claimed before (ClaimKey), are all in the stream, and its key note:
+// the first request may have failed between its claim and its events'
+// acks. evs are the retry's events replayed with prior's IDs and receive
+// time, the bytes the first request published (same request: same
+// fingerprint), so each is published again under its own ID and stored
+// at most once. Safe only within the duplicate window of the first's
+// records: for a claim older than half the window, the key must already
+// be in the local journal (the first request's key note applied), or the
+// retry is refused without storing anything.
+func (a streamAppender) CompleteKey(prior journal.Idempotency, claimedAt time.Time, evs []event.Event) error {
+	if time.Since(claimedAt) > a.c.cfg.Stream.Config().Duplicates/2 {
+		if _, ok, err := a.local.LookupIdempotency(prior.Key); err != nil || !ok {
+			return fmt.Errorf("the first request with this Idempotency-Key, claimed at %s, has not finished; retry after %s (%v)",
+				prior.At.Format(time.RFC3339), a.c.cfg.Stream.Config().Duplicates, err)
+		}
+		return nil
+	}
+	recs := make([]event.Record, len(evs))
+	for i := range evs {
+		recs[i] = event.Record{Kind: event.KindEvent, Event: evs[i]}
+	}
+	if _, err := a.c.cfg.Publisher.Append(context.Background(), recs); err != nil {
+		if errors.Is(err, cluster.ErrUnavailable) {
+			return fmt.Errorf("%w: %w", ErrNoQuorum, err)
+		}
+		return fmt.Errorf("append %d records to the cluster stream: %w", len(recs), err)
+	}
+	if err := a.publishKey(&prior); err != nil {
+		return fmt.Errorf("%w: events stored in the cluster but their Idempotency-Key not: %w", ErrOutcomeUnknown, err)
 	}
 	return nil
 }

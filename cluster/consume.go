@@ -52,16 +52,17 @@ type Msg struct {
 	Time time.Time
 	// Subject is the subject it was stored under.
 	Subject string
-	// Tick says it is a tick (its Data is empty); otherwise it is a record.
-	Tick bool
+	// Tick says it is a tick (its Data is empty); Note that it is a note
+	// (Publisher.Note; Data is the note's); otherwise it is a record.
+	Tick, Note bool
 	// Data is the record's bytes (event.AppendRecord). The reader owns it.
 	Data []byte
 }
 
 // Record decodes the record a non-tick message carries.
 func (m Msg) Record() (event.Record, error) {
-	if m.Tick {
-		return event.Record{}, fmt.Errorf("message %d is a tick, not a record", m.Seq)
+	if m.Tick || m.Note {
+		return event.Record{}, fmt.Errorf("message %d is a tick or a note, not a record", m.Seq)
 	}
 	rec, err := event.DecodeRecord(m.Data)
 	if err != nil {
@@ -237,6 +238,7 @@ func (c *Consumer) session() (int, error) {
 		}
 		subj := m.Subject()
 		msg := Msg{Seq: seq, Time: meta.Timestamp, Subject: subj, Tick: subj == c.s.tick, Data: m.Data()}
+		msg.Note = !msg.Tick && m.Headers().Get(noteHeader) != ""
 		select {
 		case c.out <- msg:
 		case <-c.ctx.Done():

@@ -15,7 +15,7 @@
 //	pub, err := stream.Publisher(cluster.PublisherConfig{})
 //	seq, err := pub.Append(ctx, records)                     // after the quorum's acks
 //	cons, err := stream.Consume(lastApplied+1, cluster.ConsumerConfig{})
-//	for m := range cons.Messages() { … m.Tick, m.Seq, m.Time, m.Record() … }
+//	for m := range cons.Messages() { … m.Tick, m.Note, m.Seq, m.Time, m.Record() … }
 //
 // # Parts
 //
@@ -27,7 +27,10 @@
 //   - stream.go: the stream (records, ticks, the tick's schedule), created
 //     idempotently by every node.
 //   - publish.go: Publisher.Append, acknowledged by a quorum, retried under
-//     the same message IDs, bounded in time.
+//     the same message IDs, bounded in time; Publisher.Note, opaque data
+//     every reader gets in stream order (an Idempotency-Key), and
+//     Publisher.Claim, a note of which the duplicate window keeps the
+//     first per ID (which node's request took a key first).
 //   - consume.go: Consumer, in stream order from a sequence, recreated when
 //     it fails, into a bounded channel.
 //   - import.go: OpenStream (the stream as it is, for a tool that is not a

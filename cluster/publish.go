@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -98,8 +99,88 @@ func (p *Publisher) Append(ctx context.Context, recs []event.Record) (uint64, er
 	if err != nil {
 		return 0, err
 	}
+	return p.publish(ctx, msgs, nil)
+}
+
+// Note stores data in the stream as a note: a message that is neither a
+// record nor a tick, which every reader gets in stream order (Msg.Note)
+// with data as its Data. id is its message ID (Nats-Msg-Id): a note
+// appended again with the same id within StreamConfig.Duplicates is
+// stored once. It returns the note's stream sequence (the first one's, for
+// a duplicate); timeouts and errors are Append's.
+//
+// A note is for what every node must learn in stream order, after records
+// it refers to: the Idempotency-Key of a request whose events an Append
+// stored.
+func (p *Publisher) Note(ctx context.Context, id string, data []byte) (uint64, error) {
+	if id == "" || len(data) == 0 {
+		return 0, fmt.Errorf("note: empty id or data: %w", ErrInvalidArgument)
+	}
+	return p.publish(ctx, []*nats.Msg{p.note(id, data)}, nil)
+}
+
+func (p *Publisher) note(id string, data []byte) *nats.Msg {
+	return &nats.Msg{
+		Subject: p.s.events,
+		Data:    data,
+		Header:  nats.Header{jetstream.MsgIDHeader: []string{id}, noteHeader: []string{"1"}},
+	}
+}
+
+// Claimed is what Claim found under its id.
+type Claimed struct {
+	// Seq is the claim's stream sequence.
+	Seq uint64
+	// Mine says this Claim stored it (Data is the caller's); otherwise an
+	// earlier one with the same id did, within StreamConfig.Duplicates,
+	// and Data is what that one stored, at Time (the stream leader's).
+	Mine bool
+	Data []byte
+	Time time.Time
+}
+
+// Claim stores data as a note (see Note) under id unless a note with the
+// same id was stored within StreamConfig.Duplicates; then it returns that
+// note. It tells which of several nodes asking at once came first, once
+// in the whole cluster: the stream's duplicate window decides. A claim
+// older than Duplicates is forgotten and the next one with its id wins.
+//
+// A claim stored by this call whose ack was lost and published again is
+// still Mine (the stored bytes are compared with data). Errors are
+// Append's; reading the earlier note back can also fail.
+func (p *Publisher) Claim(ctx context.Context, id string, data []byte) (Claimed, error) {
+	if id == "" || len(data) == 0 {
+		return Claimed{}, fmt.Errorf("claim: empty id or data: %w", ErrInvalidArgument)
+	}
+	var dup bool
+	seq, err := p.publish(ctx, []*nats.Msg{p.note(id, data)}, &dup)
+	if err != nil {
+		return Claimed{}, err
+	}
+	if !dup {
+		return Claimed{Seq: seq, Mine: true, Data: data}, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
+	js, err := p.js.Stream(ctx, p.s.cfg.Name)
+	if err != nil {
+		return Claimed{}, fmt.Errorf("claim %s: read the earlier one at %d: %w", id, seq, err)
+	}
+	m, err := js.GetMsg(ctx, seq)
+	if err != nil {
+		return Claimed{}, fmt.Errorf("claim %s: read the earlier one at %d: %w", id, seq, err)
+	}
+	return Claimed{Seq: seq, Mine: bytes.Equal(m.Data, data), Data: m.Data, Time: m.Time}, nil
+}
+
+// noteHeader marks a note.
+const noteHeader = "Eventara-Note"
+
+// publish stores msgs (see Append). For a single message, dup (when not
+// nil) tells whether its ack said duplicate.
+func (p *Publisher) publish(ctx context.Context, msgs []*nats.Msg, dup *bool) (uint64, error) {
 	if p.s.node.nc.IsClosed() {
-		return 0, &AppendError{Failed: len(recs), Kind: ErrClosed, Err: nats.ErrConnectionClosed}
+		return 0, &AppendError{Failed: len(msgs), Kind: ErrClosed, Err: nats.ErrConnectionClosed}
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
@@ -117,7 +198,7 @@ func (p *Publisher) Append(ctx context.Context, recs []event.Record) (uint64, er
 	for {
 		attempts++
 		if len(todo) == 1 {
-			todo, lastErr = p.publishOne(ctx, msgs, todo, &last)
+			todo, lastErr = p.publishOne(ctx, msgs, todo, &last, dup)
 		} else {
 			todo, lastErr = p.publishBatch(ctx, msgs, todo, &last)
 		}
@@ -182,7 +263,7 @@ func (p *Publisher) attemptContext(ctx context.Context) (context.Context, contex
 }
 
 // publishOne publishes msgs[todo[0]] and waits for its ack.
-func (p *Publisher) publishOne(ctx context.Context, msgs []*nats.Msg, todo []int, last *uint64) ([]int, error) {
+func (p *Publisher) publishOne(ctx context.Context, msgs []*nats.Msg, todo []int, last *uint64, dup *bool) ([]int, error) {
 	actx, cancel := p.attemptContext(ctx)
 	defer cancel()
 	m := msgs[todo[0]]
@@ -191,6 +272,9 @@ func (p *Publisher) publishOne(ctx context.Context, msgs []*nats.Msg, todo []int
 		return todo, err
 	}
 	*last = max(*last, ack.Sequence)
+	if dup != nil {
+		*dup = ack.Duplicate
+	}
 	return todo[:0], nil
 }
 

@@ -79,6 +79,34 @@ func decodeIdempotency(b []byte) (Idempotency, error) {
 	return k, nil
 }
 
+// MarshalBinary encodes k with its key, for carrying it to another
+// node's journal (cluster mode): uvarint key length, key, then the stored
+// form.
+func (k *Idempotency) MarshalBinary() ([]byte, error) {
+	if k.Key == "" {
+		return nil, fmt.Errorf("idempotency key: %w: empty", ErrInvalidArgument)
+	}
+	b := binary.AppendUvarint(nil, uint64(len(k.Key)))
+	b = append(b, k.Key...)
+	return append(b, encodeIdempotency(k)...), nil
+}
+
+// UnmarshalBinary decodes what MarshalBinary encoded.
+func (k *Idempotency) UnmarshalBinary(b []byte) error {
+	n, used := binary.Uvarint(b)
+	if used <= 0 || n == 0 || n > uint64(len(b)-used) {
+		return fmt.Errorf("%w: idempotency key length", ErrCorrupt)
+	}
+	key := string(b[used : used+int(n)])
+	d, err := decodeIdempotency(b[used+int(n):])
+	if err != nil {
+		return err
+	}
+	d.Key = key
+	*k = d
+	return nil
+}
+
 // setIdempotency adds k to b (Append's batch).
 func setIdempotency(b *pebble.Batch, k *Idempotency) error {
 	if k.Key == "" {

@@ -87,3 +87,33 @@ func TestDecodeIdempotencyRefusesDamage(t *testing.T) {
 		}
 	}
 }
+
+// TestIdempotencyMarshal: an Idempotency survives MarshalBinary and
+// UnmarshalBinary (key with a NUL, as transport builds them), and damaged
+// bytes are refused as ErrCorrupt.
+func TestIdempotencyMarshal(t *testing.T) {
+	t.Parallel()
+	g := event.NewGenerator()
+	recs := makeEvents(g, 0, 2)
+	k := Idempotency{Key: "token\x00key-1", Fingerprint: sha256.Sum256([]byte("a")), At: recs[0].Event.ReceivedAt,
+		IDs: []event.ID{recs[0].Event.ID, recs[1].Event.ID}}
+	b, err := k.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Idempotency
+	if err := got.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if got.Key != k.Key || got.Fingerprint != k.Fingerprint || !got.At.Equal(k.At) || len(got.IDs) != 2 || got.IDs[0] != k.IDs[0] || got.IDs[1] != k.IDs[1] {
+		t.Fatalf("round trip: %+v, want %+v", got, k)
+	}
+	for name, bad := range map[string][]byte{"empty": nil, "truncated": b[:len(b)-1], "long key": append([]byte{200}, b[1:]...)} {
+		if err := new(Idempotency).UnmarshalBinary(bad); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v, want ErrCorrupt", name, err)
+		}
+	}
+	if _, err := (&Idempotency{}).MarshalBinary(); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("empty key: %v, want ErrInvalidArgument", err)
+	}
+}
