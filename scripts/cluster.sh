@@ -76,7 +76,7 @@ defaults
   option http-server-close
   # A connection refused by a node that died (or restarts) between two
   # health checks is tried again on another: requests do not fail for the
-  # up to two seconds (fall 2, inter 1s) before the check marks it down.
+  # up to three seconds (fall 3, inter 1s) before the check marks it down.
   retries 3
   option redispatch 1
 frontend eventara
@@ -84,6 +84,9 @@ frontend eventara
   acl sockjs_session path_reg ^/ws/[^/]+/[^/]+/
   use_backend sessions if sockjs_session
   default_backend nodes
+# Three missed checks mark a node down: on a busy machine two in a row
+# can be late, and a node marked down remaps the SockJS sessions hashed to
+# it (their next request meets a node without the session).
 # The health check is liveness (/ws/info: the node serves HTTP), not
 # /api/v1/events/health: that is DOWN on every node while the stream
 # elects a leader (no quorum), and a balancer that drops every node then
@@ -91,17 +94,17 @@ frontend eventara
 backend nodes
   balance roundrobin
   option httpchk GET /ws/info
-  server node1 127.0.0.1:$((port + 1)) check inter 1s fall 2 rise 1
-  server node2 127.0.0.1:$((port + 2)) check inter 1s fall 2 rise 1
-  server node3 127.0.0.1:$((port + 3)) check inter 1s fall 2 rise 1
+  server node1 127.0.0.1:$((port + 1)) check inter 1s fall 3 rise 1
+  server node2 127.0.0.1:$((port + 2)) check inter 1s fall 3 rise 1
+  server node3 127.0.0.1:$((port + 3)) check inter 1s fall 3 rise 1
 backend sessions
   # /ws/<server>/<session>: every request of a SockJS session to one node
   balance uri depth 3
   hash-type consistent
   option httpchk GET /ws/info
-  server node1 127.0.0.1:$((port + 1)) check inter 1s fall 2 rise 1
-  server node2 127.0.0.1:$((port + 2)) check inter 1s fall 2 rise 1
-  server node3 127.0.0.1:$((port + 3)) check inter 1s fall 2 rise 1
+  server node1 127.0.0.1:$((port + 1)) check inter 1s fall 3 rise 1
+  server node2 127.0.0.1:$((port + 2)) check inter 1s fall 3 rise 1
+  server node3 127.0.0.1:$((port + 3)) check inter 1s fall 3 rise 1
 CFG
     "$haproxy" -f "$dir/haproxy.cfg" -D -p "$dir/lb.pid"
     started+=(lb)
