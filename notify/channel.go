@@ -85,7 +85,7 @@ type UpdateChannelRequest struct {
 func DecodeCreate(body []byte) (*CreateChannelRequest, error) {
 	var r CreateChannelRequest
 	if fe := decodeStrict(body, &r, ""); len(fe) > 0 {
-		return nil, fe.asError()
+		return nil, asError(fe)
 	}
 	return &r, nil
 }
@@ -94,7 +94,7 @@ func DecodeCreate(body []byte) (*CreateChannelRequest, error) {
 func DecodeUpdate(body []byte) (*UpdateChannelRequest, error) {
 	var r UpdateChannelRequest
 	if fe := decodeStrict(body, &r, ""); len(fe) > 0 {
-		return nil, fe.asError()
+		return nil, asError(fe)
 	}
 	return &r, nil
 }
@@ -203,14 +203,14 @@ func NewChannel(req *CreateChannelRequest, id string, now time.Time, self Self) 
 	if c.ChannelType.Valid() {
 		cfg, cfe := decodeConfig(c.ChannelType, req.Config)
 		for k, v := range cfe {
-			fe.add(k, v)
+			fe.Add(k, v)
 		}
 		if len(cfe) == 0 {
 			cfg.validate(self, &fe)
 			c.Config = cfg
 		}
 	}
-	if err := fe.asError(); err != nil {
+	if err := asError(fe); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -222,7 +222,7 @@ func (c *Channel) Update(req *UpdateChannelRequest, now time.Time, self Self) (*
 	var fe FieldErrors
 	n := c.Clone()
 	if req.ChannelType != nil && !strings.EqualFold(strings.TrimSpace(string(*req.ChannelType)), string(c.ChannelType)) {
-		fe.add("channelType", "channelType cannot change: create a new channel")
+		fe.Add("channelType", "channelType cannot change: create a new channel")
 	}
 	if req.Name != nil {
 		n.Name = checkName(*req.Name, &fe)
@@ -238,7 +238,7 @@ func (c *Channel) Update(req *UpdateChannelRequest, now time.Time, self Self) (*
 	if len(req.Config) > 0 && string(bytes.TrimSpace(req.Config)) != "null" {
 		cfg, cfe := decodeConfig(c.ChannelType, req.Config)
 		for k, v := range cfe {
-			fe.add(k, v)
+			fe.Add(k, v)
 		}
 		if len(cfe) == 0 {
 			restoreMasked(&cfg, c.Config)
@@ -246,7 +246,7 @@ func (c *Channel) Update(req *UpdateChannelRequest, now time.Time, self Self) (*
 			n.Config = cfg
 		}
 	}
-	if err := fe.asError(); err != nil {
+	if err := asError(fe); err != nil {
 		return nil, err
 	}
 	n.UpdatedAt = now
@@ -320,7 +320,7 @@ func (c *Channel) UnmarshalJSON(data []byte) error {
 	}
 	cfg, fe := decodeConfig(shadow.ChannelType, shadow.Config)
 	if len(fe) > 0 {
-		return fmt.Errorf("decode channel %s: %w", shadow.ID, fe.asError())
+		return fmt.Errorf("decode channel %s: %w", shadow.ID, asError(fe))
 	}
 	*c = Channel(shadow.plain)
 	c.Config = cfg
@@ -337,11 +337,11 @@ func checkType(t ChannelType, fe *FieldErrors) ChannelType {
 	t = ChannelType(strings.ToUpper(strings.TrimSpace(string(t))))
 	switch {
 	case t == "":
-		fe.add("channelType", "Channel type is required")
+		fe.Add("channelType", "Channel type is required")
 	case t == TypePagerDuty || t == TypeSMS:
-		fe.add("channelType", string(t)+" channels are not implemented: use WEBHOOK, SLACK, DISCORD or EMAIL")
+		fe.Add("channelType", string(t)+" channels are not implemented: use WEBHOOK, SLACK, DISCORD or EMAIL")
 	case !t.Valid():
-		fe.add("channelType", "Invalid channel type: "+clip(string(t))+" (WEBHOOK, SLACK, DISCORD or EMAIL)")
+		fe.Add("channelType", "Invalid channel type: "+clip(string(t))+" (WEBHOOK, SLACK, DISCORD or EMAIL)")
 	}
 	return t
 }
@@ -350,16 +350,16 @@ func checkName(name string, fe *FieldErrors) string {
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
-		fe.add("name", "Channel name is required")
+		fe.Add("name", "Channel name is required")
 	case !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLen || strings.ContainsAny(name, "\r\n\x00"):
-		fe.add("name", fmt.Sprintf("name must be one line of at most %d characters", MaxNameLen))
+		fe.Add("name", fmt.Sprintf("name must be one line of at most %d characters", MaxNameLen))
 	}
 	return name
 }
 
 func checkText(field, s string, maxLen int, fe *FieldErrors) string {
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxLen {
-		fe.add(field, fmt.Sprintf("%s must be valid text of at most %d characters", field, maxLen))
+		fe.Add(field, fmt.Sprintf("%s must be valid text of at most %d characters", field, maxLen))
 	}
 	return s
 }
@@ -369,7 +369,7 @@ func checkLimit(field string, v *int, def int, fe *FieldErrors) int {
 		return def
 	}
 	if *v < 0 || *v > MaxRateLimit {
-		fe.add(field, fmt.Sprintf("%s must be from 0 (no limit) to %d", field, MaxRateLimit))
+		fe.Add(field, fmt.Sprintf("%s must be from 0 (no limit) to %d", field, MaxRateLimit))
 	}
 	return *v
 }

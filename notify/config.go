@@ -327,17 +327,17 @@ func (c *Config) validate(self Self, fe *FieldErrors) {
 func checkURL(field, raw string, self Self, fe *FieldErrors) *url.URL {
 	switch {
 	case strings.TrimSpace(raw) == "":
-		fe.add(field, "url is required")
+		fe.Add(field, "url is required")
 		return nil
 	case len(raw) > MaxURLLen:
-		fe.add(field, fmt.Sprintf("url must be at most %d characters", MaxURLLen))
+		fe.Add(field, fmt.Sprintf("url must be at most %d characters", MaxURLLen))
 		return nil
 	case strings.ContainsAny(raw, " \t\r\n\x00"):
-		fe.add(field, "url must not contain spaces or control characters")
+		fe.Add(field, "url must not contain spaces or control characters")
 		return nil
 	}
 	if err := self.CheckURL(raw); err != nil {
-		fe.add(field, err.Error())
+		fe.Add(field, err.Error())
 		return nil
 	}
 	u, _ := url.Parse(raw) // CheckURL parsed it
@@ -352,13 +352,13 @@ func (w *WebhookConfig) validate(self Self, fe *FieldErrors) {
 		w.Method = "POST"
 	case "POST", "PUT", "PATCH":
 	default:
-		fe.add("config.method", "method must be POST, PUT or PATCH")
+		fe.Add("config.method", "method must be POST, PUT or PATCH")
 	}
 	if len(w.Headers) == 0 {
 		w.Headers = nil // as the journal's JSON (omitempty) gives it back
 	}
 	if len(w.Headers) > MaxHeaders {
-		fe.add("config.headers", fmt.Sprintf("at most %d headers", MaxHeaders))
+		fe.Add("config.headers", fmt.Sprintf("at most %d headers", MaxHeaders))
 	}
 	seen := make(map[string]int, len(w.Headers))
 	for name := range w.Headers {
@@ -369,24 +369,24 @@ func (w *WebhookConfig) validate(self Self, fe *FieldErrors) {
 		lower := strings.ToLower(name)
 		switch {
 		case !validHeaderName(name):
-			fe.add(field, "not a valid header name")
+			fe.Add(field, "not a valid header name")
 		case seen[lower] > 1:
-			fe.add(field, "header names are case-insensitive: this one is given twice")
+			fe.Add(field, "header names are case-insensitive: this one is given twice")
 		case slices.Contains(reservedHeaders, lower) || strings.HasPrefix(lower, "x-eventara-"):
-			fe.add(field, "set by Eventara; cannot be configured")
+			fe.Add(field, "set by Eventara; cannot be configured")
 		case lower == "authorization" && w.AuthToken != "":
-			fe.add(field, "use either authToken or an Authorization header, not both")
+			fe.Add(field, "use either authToken or an Authorization header, not both")
 		case len(v) > MaxHeaderValueLen:
-			fe.add(field, fmt.Sprintf("value must be at most %d bytes", MaxHeaderValueLen))
+			fe.Add(field, fmt.Sprintf("value must be at most %d bytes", MaxHeaderValueLen))
 		case strings.ContainsAny(string(v), "\r\n\x00") || !utf8.ValidString(string(v)):
-			fe.add(field, "value must be one line of text")
+			fe.Add(field, "value must be one line of text")
 		}
 	}
 	if t := string(w.AuthToken); t != "" && (len(t) > MaxTokenLen || !printableNoSpace(t)) {
-		fe.add("config.authToken", fmt.Sprintf("authToken must be at most %d printable ASCII characters without spaces", MaxTokenLen))
+		fe.Add("config.authToken", fmt.Sprintf("authToken must be at most %d printable ASCII characters without spaces", MaxTokenLen))
 	}
 	if s := w.SigningSecret; s != "" && (len(s) < MinSigningSecret || len(s) > MaxSigningSecret || !utf8.ValidString(string(s))) {
-		fe.add("config.signingSecret", fmt.Sprintf("signingSecret must be %d to %d bytes of text", MinSigningSecret, MaxSigningSecret))
+		fe.Add("config.signingSecret", fmt.Sprintf("signingSecret must be %d to %d bytes of text", MinSigningSecret, MaxSigningSecret))
 	}
 }
 
@@ -412,21 +412,21 @@ func (c *ChatConfig) validate(t ChannelType, self Self, fe *FieldErrors) {
 		return
 	}
 	if u.User != nil {
-		fe.add("config.url", "url must not carry user information")
+		fe.Add("config.url", "url must not carry user information")
 		return
 	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
 	switch {
 	case t == TypeSlack && hostIn(host, slackHosts):
 		if u.Scheme != "https" || !slackPath.MatchString(u.Path) {
-			fe.add("config.url", "a Slack incoming-webhook URL is https://hooks.slack.com/services/T…/B…/…")
+			fe.Add("config.url", "a Slack incoming-webhook URL is https://hooks.slack.com/services/T…/B…/…")
 		}
 	case t == TypeDiscord && hostIn(host, discordHosts):
 		if u.Scheme != "https" || !discordPath.MatchString(u.Path) {
-			fe.add("config.url", "a Discord webhook URL is https://discord.com/api/webhooks/<id>/<token>")
+			fe.Add("config.url", "a Discord webhook URL is https://discord.com/api/webhooks/<id>/<token>")
 		}
 	case t == TypeSlack && hostIn(host, discordHosts), t == TypeDiscord && hostIn(host, slackHosts):
-		fe.add("config.url", "this is the other chat service's webhook URL: use channelType "+string(otherChat(t)))
+		fe.Add("config.url", "this is the other chat service's webhook URL: use channelType "+string(otherChat(t)))
 	}
 }
 
@@ -446,9 +446,9 @@ func (e *EmailConfig) validate(fe *FieldErrors) {
 	e.Host = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(e.Host), "."))
 	switch {
 	case e.Host == "":
-		fe.add("config.host", "host is required")
+		fe.Add("config.host", "host is required")
 	case len(e.Host) > MaxHostLen || strings.ContainsAny(e.Host, " /:@\t\r\n\x00") && !isIPv6(e.Host):
-		fe.add("config.host", "host must be a host name or an IP address, without a port")
+		fe.Add("config.host", "host must be a host name or an IP address, without a port")
 	}
 	if e.Port == 0 {
 		e.Port = 587
@@ -457,7 +457,7 @@ func (e *EmailConfig) validate(fe *FieldErrors) {
 		}
 	}
 	if e.Port < 1 || e.Port > 65535 {
-		fe.add("config.port", "port must be from 1 to 65535")
+		fe.Add("config.port", "port must be from 1 to 65535")
 	}
 	e.StartTLS = StartTLS(strings.ToUpper(strings.TrimSpace(string(e.StartTLS))))
 	switch e.StartTLS {
@@ -465,39 +465,39 @@ func (e *EmailConfig) validate(fe *FieldErrors) {
 		e.StartTLS = StartTLSRequired
 	case StartTLSRequired, StartTLSOpportunistic, StartTLSNone:
 	default:
-		fe.add("config.starttls", "starttls must be REQUIRED, OPPORTUNISTIC or NONE")
+		fe.Add("config.starttls", "starttls must be REQUIRED, OPPORTUNISTIC or NONE")
 	}
 	if e.ImplicitTLS && e.StartTLS != StartTLSRequired {
-		fe.add("config.starttls", "with implicitTls the connection is TLS from the start: leave starttls unset")
+		fe.Add("config.starttls", "with implicitTls the connection is TLS from the start: leave starttls unset")
 	}
 	if len(e.Username) > MaxCredentialLen || strings.ContainsAny(e.Username, "\r\n\x00") {
-		fe.add("config.username", fmt.Sprintf("username must be one line of at most %d bytes", MaxCredentialLen))
+		fe.Add("config.username", fmt.Sprintf("username must be one line of at most %d bytes", MaxCredentialLen))
 	}
 	if len(e.Password) > MaxCredentialLen || strings.ContainsAny(string(e.Password), "\r\n\x00") {
-		fe.add("config.password", fmt.Sprintf("password must be one line of at most %d bytes", MaxCredentialLen))
+		fe.Add("config.password", fmt.Sprintf("password must be one line of at most %d bytes", MaxCredentialLen))
 	}
 	if (e.Username == "") != (e.Password == "") {
-		fe.add("config.password", "username and password go together")
+		fe.Add("config.password", "username and password go together")
 	}
 	if e.Password != "" && !e.ImplicitTLS && e.StartTLS != StartTLSRequired {
-		fe.add("config.starttls", "with a password, starttls must be REQUIRED (or use implicitTls): credentials never cross the network in clear")
+		fe.Add("config.starttls", "with a password, starttls must be REQUIRED (or use implicitTls): credentials never cross the network in clear")
 	}
 	e.From = strings.TrimSpace(e.From)
 	if e.From == "" {
-		fe.add("config.from", "from is required")
+		fe.Add("config.from", "from is required")
 	} else if msg := checkAddress(e.From); msg != "" {
-		fe.add("config.from", msg)
+		fe.Add("config.from", msg)
 	}
 	switch {
 	case len(e.To) == 0:
-		fe.add("config.to", "at least one recipient is required")
+		fe.Add("config.to", "at least one recipient is required")
 	case len(e.To) > MaxRecipients:
-		fe.add("config.to", fmt.Sprintf("at most %d recipients", MaxRecipients))
+		fe.Add("config.to", fmt.Sprintf("at most %d recipients", MaxRecipients))
 	}
 	for i, a := range e.To {
 		e.To[i] = strings.TrimSpace(a)
 		if msg := checkAddress(e.To[i]); msg != "" {
-			fe.add(fmt.Sprintf("config.to[%d]", i), msg)
+			fe.Add(fmt.Sprintf("config.to[%d]", i), msg)
 		}
 	}
 	if len(e.To) <= MaxRecipients {
@@ -505,7 +505,7 @@ func (e *EmailConfig) validate(fe *FieldErrors) {
 	}
 	if utf8.RuneCountInString(e.SubjectTemplate) > MaxSubjectTemplate || !utf8.ValidString(e.SubjectTemplate) ||
 		strings.ContainsAny(e.SubjectTemplate, "\r\n") {
-		fe.add("config.subjectTemplate", fmt.Sprintf("subjectTemplate must be one line of at most %d characters", MaxSubjectTemplate))
+		fe.Add("config.subjectTemplate", fmt.Sprintf("subjectTemplate must be one line of at most %d characters", MaxSubjectTemplate))
 	}
 }
 

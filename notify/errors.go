@@ -2,8 +2,8 @@ package notify
 
 import (
 	"errors"
-	"slices"
-	"strings"
+
+	"github.com/eventara/eventara/internal/fielderr"
 )
 
 // Sentinel errors for the REST layer and the notifier's owner.
@@ -27,50 +27,16 @@ var (
 
 // MaxFieldErrors caps the field errors reported for one request, so a
 // hostile body cannot make the error answer larger than itself.
-const MaxFieldErrors = 32
+const MaxFieldErrors = fielderr.Max
 
 // FieldErrors maps a request field ("name", "config.url",
 // "config.headers.X-Team", or "body" for malformed JSON) to what is wrong
-// with it: the "errors" object of the repo's 400 answer
-// {"status":"error","message":…,"errors":{field:msg}}. No message ever
-// contains a secret: a bad secret is described, never quoted.
-type FieldErrors map[string]string
+// with it (see fielderr.Errors). No message ever contains a secret: a bad
+// secret is described, never quoted.
+type FieldErrors = fielderr.Errors
 
 // BodyField is the FieldErrors key for a body that is not one JSON object.
-const BodyField = "body"
-
-// String lists the errors sorted by field, for logs and the answer's message.
-func (fe FieldErrors) String() string {
-	keys := make([]string, 0, len(fe))
-	for k := range fe {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(k)
-		b.WriteString(": ")
-		b.WriteString(fe[k])
-	}
-	return b.String()
-}
-
-// add records msg for field unless the field already has one or the cap is
-// reached (the first problem of a field is the one worth reading).
-func (fe *FieldErrors) add(field, msg string) {
-	if *fe == nil {
-		*fe = make(FieldErrors, 2)
-	}
-	if len(*fe) >= MaxFieldErrors {
-		return
-	}
-	if _, dup := (*fe)[field]; !dup {
-		(*fe)[field] = msg
-	}
-}
+const BodyField = fielderr.Body
 
 // ValidationError is a channel request that failed validation; Fields says
 // why, field by field. Transport answers it with 400.
@@ -81,7 +47,7 @@ type ValidationError struct {
 func (e *ValidationError) Error() string { return "invalid notification channel: " + e.Fields.String() }
 
 // asError returns nil for no field errors, else a *ValidationError.
-func (fe FieldErrors) asError() error {
+func asError(fe FieldErrors) error {
 	if len(fe) == 0 {
 		return nil
 	}

@@ -130,7 +130,7 @@ func ParseConfig(raw []byte) (*Config, FieldErrors) {
 	}
 	slices.Sort(unknown)
 	for _, k := range unknown {
-		fe.add(cfgField+"."+k, "unknown ruleConfig key")
+		fe.Add(cfgField+"."+k, "unknown ruleConfig key")
 	}
 
 	c := &Config{Tolerance: DefaultTolerance, MinEvents: DefaultMinEvents, Cooldown: DefaultCooldown, MinDenominator: DefaultMinDenom}
@@ -140,7 +140,7 @@ func ParseConfig(raw []byte) (*Config, FieldErrors) {
 	}
 	for _, k := range configKeys {
 		if _, ok := m[k]; ok && k != "for" && k != "cooldownMinutes" && !slices.Contains(kindKeys[c.Kind], k) {
-			fe.add(cfgField+"."+k, fmt.Sprintf("%s does not apply to %s rules", k, kindName(c.Kind)))
+			fe.Add(cfgField+"."+k, fmt.Sprintf("%s does not apply to %s rules", k, kindName(c.Kind)))
 		}
 	}
 
@@ -151,27 +151,27 @@ func ParseConfig(raw []byte) (*Config, FieldErrors) {
 		if n, ok := integer(v); ok && n >= 0 && n <= MaxCooldownMinutes {
 			c.Cooldown = time.Duration(n) * time.Minute
 		} else {
-			fe.add(cfgField+".cooldownMinutes", fmt.Sprintf("cooldownMinutes must be an integer from 0 to %d", MaxCooldownMinutes))
+			fe.Add(cfgField+".cooldownMinutes", fmt.Sprintf("cooldownMinutes must be an integer from 0 to %d", MaxCooldownMinutes))
 		}
 	}
 	if v, ok := m["tolerance"]; ok {
 		if f, ok := number(v); ok && f >= 0 {
 			c.Tolerance = f
 		} else {
-			fe.add(cfgField+".tolerance", "tolerance must be a number ≥ 0")
+			fe.Add(cfgField+".tolerance", "tolerance must be a number ≥ 0")
 		}
 	}
 	if v, ok := m["minEventsToEvaluate"]; ok {
 		if n, ok := integer(v); ok && n >= 0 && n <= math.MaxInt32 {
 			c.MinEvents = int(n)
 		} else {
-			fe.add(cfgField+".minEventsToEvaluate", "minEventsToEvaluate must be an integer ≥ 0")
+			fe.Add(cfgField+".minEventsToEvaluate", "minEventsToEvaluate must be an integer ≥ 0")
 		}
 	}
 	c.Sources = filterList(m, "sourceFilter", &fe)
 	c.Types = filterList(m, "eventTypeFilter", &fe)
 	if len(c.Sources) > 0 && len(c.Types) > 0 {
-		fe.add(cfgField+".eventTypeFilter", "sourceFilter and eventTypeFilter cannot be combined: "+
+		fe.Add(cfgField+".eventTypeFilter", "sourceFilter and eventTypeFilter cannot be combined: "+
 			"the snapshot has per-source and per-type figures, not per pair")
 	}
 	windowSet, windowMin := false, int64(0)
@@ -180,7 +180,7 @@ func ParseConfig(raw []byte) (*Config, FieldErrors) {
 		if n, ok := integer(v); ok && n > 0 && n <= MaxWindowMinutes {
 			windowMin = n
 		} else {
-			fe.add(cfgField+".timeWindowMinutes", fmt.Sprintf("timeWindowMinutes must be a positive integer (at most %d)", MaxWindowMinutes))
+			fe.Add(cfgField+".timeWindowMinutes", fmt.Sprintf("timeWindowMinutes must be a positive integer (at most %d)", MaxWindowMinutes))
 			windowSet = false
 		}
 	}
@@ -202,12 +202,12 @@ func ParseConfig(raw []byte) (*Config, FieldErrors) {
 			if n, ok := integer(v); ok && n >= 1 && n <= math.MaxInt32 {
 				c.MinDenominator = int(n)
 			} else {
-				fe.add(cfgField+".minDenominatorEvents", "minDenominatorEvents must be a positive integer")
+				fe.Add(cfgField+".minDenominatorEvents", "minDenominatorEvents must be a positive integer")
 			}
 		}
 	case KindAbsence:
 		if !windowSet {
-			fe.add(cfgField+".timeWindowMinutes", "timeWindowMinutes is required for NO_EVENTS: how long without events")
+			fe.Add(cfgField+".timeWindowMinutes", "timeWindowMinutes is required for NO_EVENTS: how long without events")
 		}
 		c.Terms = []Term{{Metric: NoEvents, Window: c.Window}}
 	default:
@@ -229,27 +229,27 @@ func kindOf(m map[string]json.RawMessage, fe *FieldErrors) Kind {
 	raw, hasMetric := m["metricType"]
 	if composite {
 		if hasMetric {
-			fe.add(cfgField+".metricType", "metricType cannot be combined with conditions: a composite rule's metrics are in conditions")
+			fe.Add(cfgField+".metricType", "metricType cannot be combined with conditions: a composite rule's metrics are in conditions")
 			return ""
 		}
 		return KindComposite
 	}
 	if !hasMetric {
-		fe.add(cfgField+".metricType", "metricType is required in rule configuration")
+		fe.Add(cfgField+".metricType", "metricType is required in rule configuration")
 		return ""
 	}
 	name, ok := str(raw)
 	if !ok {
-		fe.add(cfgField+".metricType", "metricType must be a string")
+		fe.Add(cfgField+".metricType", "metricType must be a string")
 		return ""
 	}
 	metric := Metric(strings.ToUpper(strings.TrimSpace(name)))
 	info, known := metrics[metric]
 	if !known {
 		if why := refusal(metric); why != "" {
-			fe.add(cfgField+".metricType", why)
+			fe.Add(cfgField+".metricType", why)
 		} else {
-			fe.add(cfgField+".metricType", "Invalid metric type: "+clip(name))
+			fe.Add(cfgField+".metricType", "Invalid metric type: "+clip(name))
 		}
 		return ""
 	}
@@ -284,28 +284,28 @@ func parseTerm(prefix string, metric Metric, m map[string]json.RawMessage, key, 
 	t := Term{Metric: metric}
 	raw, ok := m["condition"]
 	if !ok {
-		fe.add(prefix+".condition", "condition is required in rule configuration")
+		fe.Add(prefix+".condition", "condition is required in rule configuration")
 	} else if name, ok := str(raw); !ok {
-		fe.add(prefix+".condition", "condition must be a string")
+		fe.Add(prefix+".condition", "condition must be a string")
 	} else if t.Condition = Condition(strings.ToUpper(strings.TrimSpace(name))); !t.Condition.Valid() {
-		fe.add(prefix+".condition", "Invalid condition: "+clip(name))
+		fe.Add(prefix+".condition", "Invalid condition: "+clip(name))
 	}
 	if raw, ok := m[key]; !ok {
-		fe.add(prefix+"."+key, key+" is required in rule configuration")
+		fe.Add(prefix+"."+key, key+" is required in rule configuration")
 	} else if t.Threshold, ok = number(raw); !ok {
-		fe.add(prefix+"."+key, key+" must be a valid number")
+		fe.Add(prefix+"."+key, key+" must be a valid number")
 	}
 	raw2, has2 := m[key2]
 	switch {
 	case t.Condition.ranged() && !has2:
-		fe.add(prefix+"."+key2, fmt.Sprintf("%s is required for %s: %s is the low bound, %s the high bound", key2, t.Condition, key, key2))
+		fe.Add(prefix+"."+key2, fmt.Sprintf("%s is required for %s: %s is the low bound, %s the high bound", key2, t.Condition, key, key2))
 	case !t.Condition.ranged() && has2 && t.Condition.Valid():
-		fe.add(prefix+"."+key2, key2+" applies only to BETWEEN and NOT_BETWEEN")
+		fe.Add(prefix+"."+key2, key2+" applies only to BETWEEN and NOT_BETWEEN")
 	case has2:
 		if t.Threshold2, ok = number(raw2); !ok {
-			fe.add(prefix+"."+key2, key2+" must be a valid number")
+			fe.Add(prefix+"."+key2, key2+" must be a valid number")
 		} else if t.Threshold2 < t.Threshold {
-			fe.add(prefix+"."+key2, fmt.Sprintf("%s must be ≥ %s (the low bound)", key2, key))
+			fe.Add(prefix+"."+key2, fmt.Sprintf("%s must be ≥ %s (the low bound)", key2, key))
 		}
 	}
 	return t
@@ -323,24 +323,24 @@ func (c *Config) termWindow(prefix string, metric Metric, set, shared bool, fe *
 			return 0
 		}
 		if !slices.Contains(p95Windows, c.Window) {
-			fe.add(wkey, "P95_LATENCY covers the last 1, 5 or 15 minutes (the windows the snapshot keeps latency for), or since the last reset when timeWindowMinutes is left out")
+			fe.Add(wkey, "P95_LATENCY covers the last 1, 5 or 15 minutes (the windows the snapshot keeps latency for), or since the last reset when timeWindowMinutes is left out")
 		}
 		return c.Window
 	case metric == LatencyChange:
 		if !set {
 			c.Window = DefaultChangeWindowMinutes * time.Minute
 		} else if !slices.Contains(p95Windows, c.Window) {
-			fe.add(wkey, "LATENCY_CHANGE compares the p95 latency of the last 1, 5 or 15 minutes with the window before: timeWindowMinutes must be 1, 5 or 15")
+			fe.Add(wkey, "LATENCY_CHANGE compares the p95 latency of the last 1, 5 or 15 minutes with the window before: timeWindowMinutes must be 1, 5 or 15")
 		}
 		return c.Window
 	case info.fixed != 0:
 		if set && !shared && c.Window != info.fixed {
-			fe.add(wkey, fmt.Sprintf("%s always covers %s: leave timeWindowMinutes out", metric, minutes(info.fixed)))
+			fe.Add(wkey, fmt.Sprintf("%s always covers %s: leave timeWindowMinutes out", metric, minutes(info.fixed)))
 		}
 		return info.fixed
 	case info.fam == famGauge:
 		if set && !shared {
-			fe.add(wkey, fmt.Sprintf("timeWindowMinutes does not apply to %s: the snapshot has it since the last reset only", metric))
+			fe.Add(wkey, fmt.Sprintf("timeWindowMinutes does not apply to %s: the snapshot has it since the last reset only", metric))
 		}
 		return 0
 	}
@@ -360,10 +360,10 @@ func (c *Config) checkFilters(field string, metric Metric, fe *FieldErrors) {
 	switch {
 	case metric == AvgLatency:
 		if keys != 1 {
-			fe.add(field, "AVG_LATENCY takes one source or one event type (its own average), not several")
+			fe.Add(field, "AVG_LATENCY takes one source or one event type (its own average), not several")
 		}
 	case info.fam != famCounter:
-		fe.add(field, fmt.Sprintf("%s has no per-source or per-type figures: sourceFilter and eventTypeFilter do not apply", metric))
+		fe.Add(field, fmt.Sprintf("%s has no per-source or per-type figures: sourceFilter and eventTypeFilter do not apply", metric))
 	}
 }
 
@@ -373,13 +373,13 @@ func (c *Config) parseComposite(m map[string]json.RawMessage, fe *FieldErrors) {
 		op, _ := str(raw)
 		op = strings.ToUpper(strings.TrimSpace(op))
 		if op != "AND" && op != "OR" {
-			fe.add(cfgField+".operator", `operator must be "AND" or "OR"`)
+			fe.Add(cfgField+".operator", `operator must be "AND" or "OR"`)
 		}
 		c.Operator = op
 	}
 	var list []json.RawMessage
 	if err := json.Unmarshal(m["conditions"], &list); err != nil || len(list) == 0 || len(list) > MaxConditions {
-		fe.add(cfgField+".conditions", fmt.Sprintf("conditions must be a list of 1 to %d conditions", MaxConditions))
+		fe.Add(cfgField+".conditions", fmt.Sprintf("conditions must be a list of 1 to %d conditions", MaxConditions))
 		return
 	}
 	_, windowSet := m["timeWindowMinutes"]
@@ -387,12 +387,12 @@ func (c *Config) parseComposite(m map[string]json.RawMessage, fe *FieldErrors) {
 		prefix := fmt.Sprintf("%s.conditions[%d]", cfgField, i)
 		var sub map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &sub); err != nil || sub == nil {
-			fe.add(prefix, `must be an object {"metricType", "condition", "value"}`)
+			fe.Add(prefix, `must be an object {"metricType", "condition", "value"}`)
 			continue
 		}
 		for k := range sub {
 			if k != "metricType" && k != "condition" && k != "value" && k != "value2" {
-				fe.add(prefix+"."+clip(k), "unknown key (a condition has metricType, condition, value and value2)")
+				fe.Add(prefix+"."+clip(k), "unknown key (a condition has metricType, condition, value and value2)")
 			}
 		}
 		name, ok := str(sub["metricType"])
@@ -400,16 +400,16 @@ func (c *Config) parseComposite(m map[string]json.RawMessage, fe *FieldErrors) {
 		info, known := metrics[metric]
 		switch {
 		case !ok:
-			fe.add(prefix+".metricType", "metricType is required in rule configuration")
+			fe.Add(prefix+".metricType", "metricType is required in rule configuration")
 			continue
 		case !known && refusal(metric) != "":
-			fe.add(prefix+".metricType", refusal(metric))
+			fe.Add(prefix+".metricType", refusal(metric))
 			continue
 		case !known:
-			fe.add(prefix+".metricType", "Invalid metric type: "+clip(name))
+			fe.Add(prefix+".metricType", "Invalid metric type: "+clip(name))
 			continue
 		case info.fam != famCounter && info.fam != famGauge:
-			fe.add(prefix+".metricType", fmt.Sprintf("%s cannot be a composite's condition: use threshold metrics", metric))
+			fe.Add(prefix+".metricType", fmt.Sprintf("%s cannot be a composite's condition: use threshold metrics", metric))
 			continue
 		}
 		t := parseTerm(prefix, metric, sub, "value", "value2", fe)
@@ -425,7 +425,7 @@ func parseFor(raw json.RawMessage, fe *FieldErrors) time.Duration {
 	s, ok := str(raw)
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if !ok || err != nil || d < 0 || d > MaxFor || d%time.Second != 0 {
-		fe.add(cfgField+".for", `for must be a duration of whole seconds from "0s" to "24h", such as "30s", "5m" or "1h30m"`)
+		fe.Add(cfgField+".for", `for must be a duration of whole seconds from "0s" to "24h", such as "30s", "5m" or "1h30m"`)
 		return 0
 	}
 	return d
@@ -440,18 +440,18 @@ func filterList(m map[string]json.RawMessage, key string, fe *FieldErrors) []str
 	}
 	var list []json.RawMessage
 	if err := json.Unmarshal(raw, &list); err != nil || list == nil {
-		fe.add(cfgField+"."+key, key+" must be a list of names")
+		fe.Add(cfgField+"."+key, key+" must be a list of names")
 		return nil
 	}
 	if len(list) > MaxFilterEntries {
-		fe.add(cfgField+"."+key, fmt.Sprintf("%s holds at most %d names", key, MaxFilterEntries))
+		fe.Add(cfgField+"."+key, fmt.Sprintf("%s holds at most %d names", key, MaxFilterEntries))
 		return nil
 	}
 	out := make([]string, 0, len(list))
 	for _, r := range list {
 		s, ok := str(r)
 		if !ok || !validName(s) {
-			fe.add(cfgField+"."+key, fmt.Sprintf("%s must be a list of non-blank names of at most %d characters", key, MaxNameLen))
+			fe.Add(cfgField+"."+key, fmt.Sprintf("%s must be a list of non-blank names of at most %d characters", key, MaxNameLen))
 			return nil
 		}
 		if !slices.Contains(out, s) {
@@ -464,12 +464,12 @@ func filterList(m map[string]json.RawMessage, key string, fe *FieldErrors) []str
 func eventType(m map[string]json.RawMessage, key string, fe *FieldErrors) string {
 	raw, ok := m[key]
 	if !ok {
-		fe.add(cfgField+"."+key, key+" is required for EVENT_RATIO")
+		fe.Add(cfgField+"."+key, key+" is required for EVENT_RATIO")
 		return ""
 	}
 	s, ok := str(raw)
 	if !ok || !validName(s) {
-		fe.add(cfgField+"."+key, fmt.Sprintf("%s must be a non-blank event type of at most %d characters", key, MaxNameLen))
+		fe.Add(cfgField+"."+key, fmt.Sprintf("%s must be a non-blank event type of at most %d characters", key, MaxNameLen))
 	}
 	return s
 }

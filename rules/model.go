@@ -229,7 +229,7 @@ func DecodeRule(data []byte) (*Rule, error) {
 		return nil, fmt.Errorf("decode rule: %w", err)
 	}
 	cfg, fe := ParseConfig(r.RuleConfig)
-	if err := fe.asError(); err != nil {
+	if err := asError(fe); err != nil {
 		return &r, fmt.Errorf("rule %s: %w", r.ID, err)
 	}
 	r.Config = cfg

@@ -169,7 +169,7 @@ func NewRule(req *CreateRuleRequest, id string, now time.Time) (*Rule, error) {
 	r.Severity = checkSeverity(req.Severity, &fe)
 	r.Config, r.RuleConfig = checkConfig(req.RuleConfig, &fe)
 	r.applyOptional(req.Priority, req.NotificationChannels, req.NotificationConfig, req.SuppressionWindowMinutes, req.MaxAlertsPerHour, &fe)
-	if err := fe.asError(); err != nil {
+	if err := asError(fe); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -208,7 +208,7 @@ func (r *Rule) Update(req *UpdateRuleRequest, now time.Time) (*Rule, error) {
 		changed = true
 	}
 	n.applyOptional(req.Priority, req.NotificationChannels, req.NotificationConfig, req.SuppressionWindowMinutes, req.MaxAlertsPerHour, &fe)
-	if err := fe.asError(); err != nil {
+	if err := asError(fe); err != nil {
 		return nil, err
 	}
 	n.UpdatedAt = now
@@ -239,9 +239,9 @@ func TestRule(req *TestRuleRequest) (TestResult, error) {
 	checkSeverity(req.Severity, &fe)
 	cfg, _ := checkConfig(req.RuleConfig, &fe)
 	if req.Priority != nil && (*req.Priority < 0 || *req.Priority > MaxPriority) {
-		fe.add("priority", fmt.Sprintf("priority must be from 0 to %d", MaxPriority))
+		fe.Add("priority", fmt.Sprintf("priority must be from 0 to %d", MaxPriority))
 	}
-	if err := fe.asError(); err != nil {
+	if err := asError(fe); err != nil {
 		return TestResult{}, err
 	}
 	return TestResult{
@@ -279,7 +279,7 @@ func Warnings(c *Config) []string {
 func (r *Rule) applyOptional(priority *int, channels []string, nc *NotificationConfig, suppression, maxPerHour *int, fe *FieldErrors) {
 	if priority != nil {
 		if *priority < 0 || *priority > MaxPriority {
-			fe.add("priority", fmt.Sprintf("priority must be from 0 to %d", MaxPriority))
+			fe.Add("priority", fmt.Sprintf("priority must be from 0 to %d", MaxPriority))
 		}
 		r.Priority = *priority
 	}
@@ -288,20 +288,20 @@ func (r *Rule) applyOptional(priority *int, channels []string, nc *NotificationC
 	}
 	if nc != nil {
 		if utf8.RuneCountInString(nc.MessageTemplate) > MaxTemplateLen || !utf8.ValidString(nc.MessageTemplate) {
-			fe.add("notificationConfig.messageTemplate", fmt.Sprintf("messageTemplate must be valid text of at most %d characters", MaxTemplateLen))
+			fe.Add("notificationConfig.messageTemplate", fmt.Sprintf("messageTemplate must be valid text of at most %d characters", MaxTemplateLen))
 		}
 		c := *nc
 		r.NotificationConfig = &c
 	}
 	if suppression != nil {
 		if *suppression < 0 || *suppression > MaxSuppressionMinutes {
-			fe.add("suppressionWindowMinutes", fmt.Sprintf("suppressionWindowMinutes must be from 0 to %d", MaxSuppressionMinutes))
+			fe.Add("suppressionWindowMinutes", fmt.Sprintf("suppressionWindowMinutes must be from 0 to %d", MaxSuppressionMinutes))
 		}
 		r.SuppressionWindowMinutes = *suppression
 	}
 	if maxPerHour != nil {
 		if *maxPerHour < 1 || *maxPerHour > MaxAlertsPerHourLimit {
-			fe.add("maxAlertsPerHour", fmt.Sprintf("maxAlertsPerHour must be from 1 to %d", MaxAlertsPerHourLimit))
+			fe.Add("maxAlertsPerHour", fmt.Sprintf("maxAlertsPerHour must be from 1 to %d", MaxAlertsPerHourLimit))
 		}
 		r.MaxAlertsPerHour = *maxPerHour
 	}
@@ -311,16 +311,16 @@ func checkName(name string, fe *FieldErrors) string {
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
-		fe.add("name", "Rule name is required")
+		fe.Add("name", "Rule name is required")
 	case !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxRuleNameLen:
-		fe.add("name", fmt.Sprintf("name must be valid text of at most %d characters", MaxRuleNameLen))
+		fe.Add("name", fmt.Sprintf("name must be valid text of at most %d characters", MaxRuleNameLen))
 	}
 	return name
 }
 
 func checkText(field, s string, maxLen int, fe *FieldErrors) string {
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxLen {
-		fe.add(field, fmt.Sprintf("%s must be valid text of at most %d characters", field, maxLen))
+		fe.Add(field, fmt.Sprintf("%s must be valid text of at most %d characters", field, maxLen))
 	}
 	return s
 }
@@ -329,13 +329,13 @@ func checkType(t RuleType, fe *FieldErrors) RuleType {
 	t = RuleType(strings.ToUpper(strings.TrimSpace(string(t))))
 	switch t {
 	case "":
-		fe.add("ruleType", "Rule type is required")
+		fe.Add("ruleType", "Rule type is required")
 	case TypeThreshold:
 	case TypePattern, TypeAnomaly, TypeCEP:
-		fe.add("ruleType", string(t)+" rules are not evaluated: use THRESHOLD (threshold, rate-of-change, "+
+		fe.Add("ruleType", string(t)+" rules are not evaluated: use THRESHOLD (threshold, rate-of-change, "+
 			"ratio, composite and absence rules are THRESHOLD rules; ruleConfig says which)")
 	default:
-		fe.add("ruleType", "Invalid rule type: "+clip(string(t))+" (THRESHOLD)")
+		fe.Add("ruleType", "Invalid rule type: "+clip(string(t))+" (THRESHOLD)")
 	}
 	return t
 }
@@ -344,9 +344,9 @@ func checkSeverity(s Severity, fe *FieldErrors) Severity {
 	s = Severity(strings.ToUpper(strings.TrimSpace(string(s))))
 	switch {
 	case s == "":
-		fe.add("severity", "Severity is required")
+		fe.Add("severity", "Severity is required")
 	case !s.Valid():
-		fe.add("severity", "Invalid severity: "+clip(string(s))+" (INFO, WARNING or CRITICAL)")
+		fe.Add("severity", "Invalid severity: "+clip(string(s))+" (INFO, WARNING or CRITICAL)")
 	}
 	return s
 }
@@ -355,14 +355,14 @@ func checkSeverity(s Severity, fe *FieldErrors) Severity {
 func checkConfig(raw json.RawMessage, fe *FieldErrors) (*Config, json.RawMessage) {
 	cfg, errs := ParseConfig(raw)
 	for k, v := range errs {
-		fe.add(k, v)
+		fe.Add(k, v)
 	}
 	if cfg == nil {
 		return nil, nil
 	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
-		fe.add(cfgField, "must be a JSON object") // cannot happen: ParseConfig decoded it
+		fe.Add(cfgField, "must be a JSON object") // cannot happen: ParseConfig decoded it
 		return nil, nil
 	}
 	return cfg, b.Bytes()
@@ -370,14 +370,14 @@ func checkConfig(raw json.RawMessage, fe *FieldErrors) (*Config, json.RawMessage
 
 func checkChannels(list []string, fe *FieldErrors) []string {
 	if len(list) > MaxChannels {
-		fe.add("notificationChannels", fmt.Sprintf("at most %d channels", MaxChannels))
+		fe.Add("notificationChannels", fmt.Sprintf("at most %d channels", MaxChannels))
 		return nil
 	}
 	out := make([]string, 0, len(list))
 	for _, c := range list {
 		c = strings.TrimSpace(c)
 		if c == "" || !utf8.ValidString(c) || utf8.RuneCountInString(c) > MaxChannelNameLen {
-			fe.add("notificationChannels", fmt.Sprintf("channel names must be non-blank, at most %d characters", MaxChannelNameLen))
+			fe.Add("notificationChannels", fmt.Sprintf("channel names must be non-blank, at most %d characters", MaxChannelNameLen))
 			return nil
 		}
 		if !slices.Contains(out, c) {
