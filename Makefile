@@ -12,7 +12,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: run cluster cluster-down build web image image-noweb test test-go test-deps fuzz fuzz-short bench lint clean
+.PHONY: run cluster cluster-down build web image image-noweb test test-web test-go test-deps fuzz fuzz-short bench lint clean
 
 run: build
 	./$(BIN)
@@ -75,7 +75,12 @@ test-deps:
 
 test: build test-deps
 	$(MAKE) --no-print-directory fuzz-short
+	$(MAKE) --no-print-directory test-web
 	EVENTARA_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# The dashboard's unit tests (vitest); make build installed web/node_modules.
+test-web:
+	@if [ -f web/package.json ]; then cd web && npm test; fi
 
 test-go:
 	$(GO) test -race -count=1 $(PKGS)
