@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -221,6 +222,9 @@ func settleKeys(j Appender, group []*ingestRequest, recs []event.Record) ([]even
 		res      ingestResult
 		answered bool
 	}
+	if !slices.ContainsFunc(group, func(r *ingestRequest) bool { return r.key != nil }) {
+		return recs, nil, nil // the common group: nothing to settle
+	}
 	out := make([]settled, len(group))
 	var claims []int // indexes of the requests with a new key
 	i := 0
@@ -255,26 +259,28 @@ func settleKeys(j Appender, group []*ingestRequest, recs []event.Record) ([]even
 
 	var idem []journal.Idempotency
 	var answered map[*ingestRequest]bool
-	kept := recs[:0:0]
-	i = 0
 	for n, r := range group {
-		mine := recs[i : i+r.size()]
-		i += r.size()
-		if out[n].answered {
+		switch {
+		case out[n].answered:
 			r.answer(out[n].res)
 			if answered == nil {
 				answered = map[*ingestRequest]bool{}
 			}
 			answered[r] = true
-			continue
-		}
-		kept = append(kept, mine...)
-		if r.key != nil {
+		case r.key != nil:
 			idem = append(idem, out[n].k)
 		}
 	}
 	if answered == nil {
 		return recs, idem, nil // every record stays: no copy
+	}
+	kept := make([]event.Record, 0, len(recs))
+	i = 0
+	for _, r := range group {
+		if !answered[r] {
+			kept = append(kept, recs[i:i+r.size()]...)
+		}
+		i += r.size()
 	}
 	return kept, idem, answered
 }

@@ -53,7 +53,11 @@ func (s *subscriptionActor) Receive(ctx actor.Context) {
 		if s.sys.debugLog {
 			s.log = actorLog(s.sys.log, ctx).With().Str("subscription", s.id).Logger()
 		}
-		s.slot, s.aslot = new(deliver), new(alertSlot)
+		if s.alerts {
+			s.aslot = new(alertSlot)
+		} else {
+			s.slot = new(deliver)
+		}
 		s.register(ctx)
 	case *resubscribe:
 		s.register(ctx)
