@@ -3,6 +3,7 @@ package actors
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/eventara/eventara/internal/testutil"
 	"github.com/eventara/eventara/journal"
+	"github.com/eventara/eventara/notify"
 	"github.com/eventara/eventara/rules"
 	"github.com/eventara/eventara/rulestore"
 )
@@ -41,6 +43,7 @@ func startNode(t *testing.T, cc *ClusterConfig, name string, d *deliverer, dir s
 	c.name = name
 	c.owner = func() bool { return d.name.Load() == name }
 	cfg := Config{Log: zerolog.Nop(), Journal: j, Cluster: &c}
+	notifierConfig(&cfg)
 	sys, err := Start(cfg)
 	if err != nil {
 		j.Close()
@@ -62,6 +65,19 @@ func rulesState(t *testing.T, sys *System) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// deliveries is the node's delivery log and channels as JSON.
+func deliveries(t *testing.T, sys *System) string {
+	t.Helper()
+	b, err := json.Marshal(struct {
+		Log      []notify.LogEntry
+		Channels []*notify.Channel
+	}{sys.NotificationLogs(notify.LogFilter{}), sys.Channels(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // waitSameState waits until every node has the same rules and alerts as
@@ -185,3 +201,138 @@ func TestClusterRulesSameOnEveryNode(t *testing.T) {
 	}
 }
 
+// TestClusterAlertsSameOnEveryNode: a rule made through the node that
+// does not deliver fires, is acknowledged through it and resolves: the
+// same alerts (IDs, times, states) on both nodes, and a new node reading
+// the stream from its start has them too. Its webhook gets each
+// transition once, exactly one POST each, though both nodes evaluate the
+// rule; both nodes' delivery logs agree; after the deliverer changes, the
+// next alert is decided and delivered by the new one, once.
+func TestClusterAlertsSameOnEveryNode(t *testing.T) {
+	hook := newHookReceiver(t, func(int) int { return 200 })
+	cc := startStream(t)
+	d := newDeliverer("a")
+	a := startNode(t, cc, "a", d, t.TempDir())
+	b := startNode(t, cc, "b", d, t.TempDir())
+	ctx := context.Background()
+
+	createHook(t, b.sys, "hook", hook.URL)
+	r := createActive(t, b.sys, `{"name":"sources","ruleType":"THRESHOLD","severity":"WARNING","notificationChannels":["hook"],
+		"suppressionWindowMinutes":0,"ruleConfig":{"metricType":"UNIQUE_SOURCES","condition":"GREATER_THAN","thresholdValue":0,"cooldownMinutes":0}}`)
+	ingestN(t, b.sys, 3, "x")
+
+	alertIs := func(id string, st rules.AlertStatus, acked bool) func([]byte) error {
+		return func([]byte) error {
+			al, err := b.sys.Alert(id)
+			if err != nil || al.Status != st || (al.AcknowledgedAt != nil) != acked {
+				return fmt.Errorf("alert %s: %+v %v", id, al, err)
+			}
+			return nil
+		}
+	}
+	first := r.ID + "-1"
+	waitSameState(t, "the alert firing on both nodes", alertIs(first, rules.AlertFiring, false), a, b)
+
+	if _, err := b.sys.AcknowledgeAlert(ctx, first, "bob", "looking"); err != nil {
+		t.Fatal(err)
+	}
+	waitSameState(t, "acknowledged on both nodes", alertIs(first, rules.AlertFiring, true), a, b)
+	if _, err := a.sys.AcknowledgeAlert(ctx, first, "ann", ""); !errors.Is(err, rules.ErrAlreadyAcknowledged) {
+		t.Fatalf("acknowledged twice: %v", err)
+	}
+
+	if err := a.sys.Reset(ctx); err != nil { // no sources any more: the rule clears
+		t.Fatal(err)
+	}
+	waitSameState(t, "resolved on both nodes", alertIs(first, rules.AlertResolved, true), a, b)
+
+	d.set("b")
+	ingestN(t, a.sys, 2, "y")
+	second := r.ID + "-2"
+	waitSameState(t, "the second alert firing on both nodes", alertIs(second, rules.AlertFiring, false), a, b)
+
+	want := first + ":firing " + first + ":resolved " + second + ":firing"
+	testutil.WaitFor(t, testutil.Patience, "each transition delivered", func() error {
+		if _, keys := hook.counts(); keys != want {
+			return fmt.Errorf("delivered %q", keys)
+		}
+		return nil
+	})
+	testutil.WaitFor(t, testutil.Patience, "the same delivery log on both nodes", func() error {
+		da, db := deliveries(t, a.sys), deliveries(t, b.sys)
+		if da != db {
+			return fmt.Errorf("logs differ:\n%s\n%s", da, db)
+		}
+		if sent := len(a.sys.NotificationLogs(notify.LogFilter{Status: notify.LogSent})); sent != 3 {
+			return fmt.Errorf("%d SENT entries", sent)
+		}
+		return nil
+	})
+	if n, _ := hook.counts(); n != 3 {
+		t.Fatalf("%d POSTs for 3 transitions", n)
+	}
+
+	c := startNode(t, cc, "c", d, t.TempDir())
+	waitSameState(t, "a new node has the same alerts", nil, a, b, c)
+	testutil.WaitFor(t, testutil.Patience, "a new node has the same delivery log", func() error {
+		if da, dc := deliveries(t, a.sys), deliveries(t, c.sys); da != dc {
+			return fmt.Errorf("logs differ:\n%s\n%s", da, dc)
+		}
+		return nil
+	})
+	if n, _ := hook.counts(); n != 3 {
+		t.Fatalf("%d POSTs for 3 transitions after a third node joined", n)
+	}
+}
+
+// TestClusterDeliveryMovesWithTheDeliverer: a notification whose first
+// attempt failed on the deliverer is retried by the node that delivers
+// next, not by the first one: one success at the receiver, and both
+// nodes' logs show the attempt of each.
+func TestClusterDeliveryMovesWithTheDeliverer(t *testing.T) {
+	hook := newHookReceiver(t, func(n int) int {
+		if n == 1 {
+			return 503
+		}
+		return 200
+	})
+	hook.hold = make(chan struct{})
+	cc := startStream(t)
+	d := newDeliverer("a")
+	a := startNode(t, cc, "a", d, t.TempDir())
+	b := startNode(t, cc, "b", d, t.TempDir())
+
+	createHook(t, a.sys, "hook", hook.URL)
+	createActive(t, a.sys, `{"name":"sources","ruleType":"THRESHOLD","severity":"WARNING","notificationChannels":["hook"],
+		"ruleConfig":{"metricType":"UNIQUE_SOURCES","condition":"GREATER_THAN","thresholdValue":0}}`)
+	ingestN(t, b.sys, 1, "x")
+
+	testutil.WaitFor(t, testutil.Patience, "the first attempt at the receiver", func() error {
+		if n, _ := hook.counts(); n != 1 {
+			return fmt.Errorf("%d requests", n)
+		}
+		return nil
+	})
+	d.set("b")       // the deliverer changes while the first attempt is under way
+	close(hook.hold) // the first attempt fails (503): a retry is due
+
+	testutil.WaitFor(t, testutil.Patience, "delivered by b", func() error {
+		_, keys := hook.counts()
+		if keys == "" {
+			return errors.New("not delivered yet")
+		}
+		for _, n := range []*clusterSystem{a, b} {
+			logs := n.sys.NotificationLogs(notify.LogFilter{})
+			if len(logs) != 2 || logs[0].Status != notify.LogSent || logs[1].Status != notify.LogRetrying {
+				return fmt.Errorf("log %+v", logs)
+			}
+		}
+		return nil
+	})
+	if n, _ := hook.counts(); n != 2 {
+		t.Fatalf("%d requests: want the failed one and one retry", n)
+	}
+	if da, db := deliveries(t, a.sys), deliveries(t, b.sys); da != db {
+		t.Fatalf("logs differ:\n%s\n%s", da, db)
+	}
+}
