@@ -283,6 +283,36 @@ func TestClusterAlertsSameOnEveryNode(t *testing.T) {
 	if n, _ := hook.counts(); n != 3 {
 		t.Fatalf("%d POSTs for 3 transitions after a third node joined", n)
 	}
+
+	// A node starting from another's alerting state (a shared checkpoint)
+	// has it at once, and skips the notes it covers.
+	st, err := a.sys.AlertingState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	j, err := journal.Open(journal.Config{Dir: dir, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := InstallAlertingState(j, st); err != nil {
+		t.Fatal(err)
+	}
+	if err := InstallAlertingState(j, st); err == nil {
+		t.Fatal("installed twice")
+	}
+	j.Close()
+	e := startNode(t, cc, "e", d, dir)
+	if _, err := e.sys.Alert(second); err != nil {
+		t.Fatalf("the installed state has not the alert at start: %v", err)
+	}
+	waitSameState(t, "the node started from a shared state", nil, a, e)
+	testutil.WaitFor(t, testutil.Patience, "its delivery log", func() error {
+		if da, de := deliveries(t, a.sys), deliveries(t, e.sys); da != de {
+			return fmt.Errorf("logs differ:\n%s\n%s", da, de)
+		}
+		return nil
+	})
 }
 
 // TestClusterDeliveryMovesWithTheDeliverer: a notification whose first

@@ -95,6 +95,9 @@ type notifying struct {
 	// and waits to apply; the publisher of the deliverer's outbox notes.
 	waiting waiters[*channelCommand]
 	notes   *notePublisher
+	// streamSeq is the last cluster note applied to channels and outbox
+	// (guarded by mu).
+	streamSeq uint64
 }
 
 // channelOp is what a channelCommand asks.

@@ -170,13 +170,11 @@ type notifierActor struct {
 	logSeq       uint64
 	sinceCompact int
 	retired      bool
-	// Cluster mode (notifier_cluster.go): streamSeq is the last note
-	// applied; mine the attempts this incarnation started (by
-	// notification id); owner whether it was the deliverer at the last
-	// pump.
-	streamSeq uint64
-	mine      map[string]bool
-	owner     bool
+	// Cluster mode (notifier_cluster.go): mine are the attempts this
+	// incarnation started (by notification id); owner whether it was the
+	// deliverer at the last pump.
+	mine  map[string]bool
+	owner bool
 }
 
 // alertNotify hands one alert transition from the rules (the Notifier
@@ -276,8 +274,9 @@ func (a *notifierActor) started(ctx actor.Context) {
 	if a.sys.cluster == nil {
 		resumed = loaded.outbox.Resume(now)
 	} // a cluster's deliverer takes over what nobody ended (takeOver)
-	a.mine, a.streamSeq = map[string]bool{}, loaded.streamSeq
+	a.mine = map[string]bool{}
 	a.nt.mu.Lock()
+	a.nt.streamSeq = loaded.streamSeq
 	a.nt.channels, a.nt.outbox = loaded.channels, loaded.outbox
 	a.nt.mu.Unlock()
 	a.logSeq = loaded.seq
@@ -358,7 +357,7 @@ func (a *notifierActor) compact() {
 	}
 	snap := notifySnapshot{Channels: slices.SortedFunc(maps.Values(a.nt.channels), func(x, y *notify.Channel) int {
 		return cmp.Compare(x.ID, y.ID)
-	}), StreamSeq: a.streamSeq}
+	}), StreamSeq: a.nt.streamSeq}
 	ob, err := a.nt.outbox.MarshalSnapshot()
 	var data []byte
 	if err == nil {
@@ -692,8 +691,8 @@ func (a *notifierActor) change(ctx actor.Context, op channelOp, id string, next 
 		}
 		return channelAnswer{}, err
 	}
-	a.streamSeq = max(a.streamSeq, seq)
 	a.nt.mu.Lock()
+	a.nt.streamSeq = max(a.nt.streamSeq, seq)
 	if next != nil {
 		a.nt.channels[next.ID] = next
 		a.nt.outbox.SetLimits(next.ID, notify.LimitsOf(next))

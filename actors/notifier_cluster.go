@@ -199,7 +199,7 @@ func (a *notifierActor) proposeChannel(m *channelCommand, next *notify.Channel, 
 // applyNote applies a notifier note read from the stream, unless it was
 // applied before (read again after a restart).
 func (a *notifierActor) applyNote(ctx actor.Context, m *stateApply) {
-	if m.seq <= a.streamSeq {
+	if m.seq <= a.nt.streamSeq {
 		m.answer(nil)
 		return
 	}
@@ -264,8 +264,8 @@ func (a *notifierActor) applyOutboxNote(ctx actor.Context, m *stateApply) error 
 	if err := a.append(entries); err != nil {
 		return err
 	}
-	a.streamSeq = m.seq
 	a.nt.mu.Lock()
+	a.nt.streamSeq = m.seq
 	for _, r := range n.Records {
 		a.nt.outbox.Apply(r)
 	}
