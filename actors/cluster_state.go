@@ -202,15 +202,22 @@ func (c *clusterState) publishNote(id string, kind byte, v any) (uint64, error) 
 
 // owner says this node is the cluster's deliverer: the one that publishes
 // alert transitions and sends notifications. It is the stream's leader as
-// last asked (InfoInterval); during a change of leader there may briefly
+// last asked (InfoInterval); it never waits for the network (actors ask
+// it). During a change of leader there may briefly
 // be none (transitions wait a tick) or two (the notes are told apart:
 // see above).
 func (c *clusterState) owner() bool {
 	if c.cfg.owner != nil {
 		return c.cfg.owner()
 	}
-	v := c.view()
-	return v != nil && v.err == nil && v.info.Leader != "" && v.info.Leader == c.cfg.Node.Name()
+	if c.info.Load() == nil {
+		// Never asked yet: ask in the background (the first question
+		// blocks), and do not deliver until it is answered.
+		go c.view()
+		return false
+	}
+	v := c.view() // never blocks now
+	return v.err == nil && v.info.Leader != "" && v.info.Leader == c.cfg.Node.Name()
 }
 
 // nodeName is this node's name in the cluster.
