@@ -70,6 +70,10 @@ type alerting struct {
 	// published counts alertPublished messages in the alerts topic's
 	// mailbox (maxAlertsQueued).
 	published atomic.Int64
+	// Cluster mode (rules_cluster.go): the changes this node published and
+	// waits to apply, and the alert transition notes being published.
+	waiting    waiters[*ruleCommand]
+	publishing atomic.Int64
 }
 
 // ruleTickInput is one tick's snapshot and the window views it was built
@@ -140,8 +144,8 @@ type ruleAnswer struct {
 }
 
 func (m *ruleCommand) answer(a ruleAnswer) {
-	if !m.answered.CompareAndSwap(false, true) {
-		return
+	if !m.answered.CompareAndSwap(false, true) || m.reply == nil {
+		return // answered, or a change another node asked for
 	}
 	m.adm.commands.Add(-1)
 	m.reply <- a
@@ -165,6 +169,11 @@ func (s *System) command(ctx context.Context, m *ruleCommand) (ruleAnswer, error
 	case a := <-m.reply:
 		return a, a.err
 	case <-ctx.Done():
+		if s.cluster != nil {
+			// Its note may never come back to this node (no quorum): give
+			// its place back now; a later apply answers nobody.
+			m.answer(ruleAnswer{err: ctx.Err()})
+		}
 		return ruleAnswer{}, ctx.Err()
 	}
 }

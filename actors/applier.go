@@ -85,8 +85,9 @@ type applierRun struct {
 	recs []event.Record
 	pos  []uint64
 	// keys are the Idempotency-Keys of the notes read since the last
-	// flush (streamAppender), keySeq the last one's sequence: stored with
-	// recs, so a retry through this node finds the key.
+	// flush (streamAppender), keySeq the last note's sequence (of a key,
+	// or a state note: cluster_state.go): stored with recs, so a retry
+	// through this node finds the key.
 	keys   []journal.Idempotency
 	keySeq uint64
 }
@@ -135,6 +136,15 @@ func (r *applierRun) run(prev <-chan struct{}, done chan struct{}) {
 		r.checkRetention(m.Seq)
 		if m.Tick {
 			if !r.flush() || !r.tick(m) {
+				return
+			}
+			continue
+		}
+		if m.Note && isStateNote(m.Data) {
+			if !r.stateNote(m) { // cluster_state.go
+				return
+			}
+			if len(r.cons.Messages()) == 0 && !r.flush() {
 				return
 			}
 			continue
@@ -225,6 +235,10 @@ func (r *applierRun) checkRetention(seq uint64) {
 // backlog first.
 func (r *applierRun) flush() bool {
 	if len(r.recs) == 0 && len(r.keys) == 0 {
+		if r.keySeq > 0 { // only state notes, applied already
+			r.c.handed.Store(r.keySeq)
+			r.keySeq = 0
+		}
 		return true
 	}
 	for pause := 10 * time.Millisecond; ; pause = min(2*pause, time.Second) {

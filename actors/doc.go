@@ -54,6 +54,13 @@
 //   - channel actor mailboxes and their sends in progress:
 //     maxInFlightPerChannel (4) deliveries per channel; past it the rest
 //     wait in the outbox, not started (TestNotifierDeliversOnceThroughRetries).
+//   - cluster mode (cluster_state.go): the applier hands one state note
+//     at a time to the rules actor or the notifier and waits until it is
+//     applied; the deliverer's alert transition notes being published:
+//     maxAlertPublishes (256) → that tick's transitions skipped, stepped
+//     again (rules_cluster.go); its outbox notes waiting to be published:
+//     outboxNoteQueueLength (1,024) → an attempt not made (retried), an
+//     outcome not told to the other nodes (notifier_cluster.go).
 //   - the pool dispatcher's run queue: one entry per mailbox at most
 //     (dispatcher.go).
 //   - each client's outbound queue belongs to transport (its QueueLength):

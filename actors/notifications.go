@@ -91,6 +91,13 @@ type notifying struct {
 
 	sender   *notify.Sender
 	commands atomic.Int64 // admitted channelCommands not yet answered
+	// Cluster mode (notifier_cluster.go): the changes this node published
+	// and waits to apply; the publisher of the deliverer's outbox notes.
+	waiting waiters[*channelCommand]
+	notes   *notePublisher
+	// streamSeq is the last cluster note applied to channels and outbox
+	// (guarded by mu).
+	streamSeq uint64
 }
 
 // channelOp is what a channelCommand asks.
@@ -147,6 +154,9 @@ func (s *System) channelCommand(ctx context.Context, m *channelCommand) (*notify
 	case a := <-m.reply:
 		return a.ch, a.err
 	case <-ctx.Done():
+		if s.cluster != nil {
+			m.answer(channelAnswer{err: ctx.Err()}) // its note may never come back: see System.command
+		}
 		return nil, ctx.Err()
 	}
 }

@@ -49,12 +49,17 @@ type notifyEntry struct {
 	Channel   *notify.Channel `json:"channel,omitempty"`
 	ChannelID string          `json:"channelId,omitempty"`
 	Record    *notify.Record  `json:"record,omitempty"`
+	// StreamSeq is, in cluster mode, the stream sequence of the note the
+	// record was applied from (notifier_cluster.go).
+	StreamSeq uint64 `json:"streamSeq,omitempty"`
 }
 
 // notifySnapshot is the notifier log's compacted state.
 type notifySnapshot struct {
 	Channels []*notify.Channel `json:"channels"`
 	Outbox   json.RawMessage   `json:"outbox"`
+	// StreamSeq is the last cluster note applied (absent on one node).
+	StreamSeq uint64 `json:"streamSeq,omitempty"`
 }
 
 func outboxEntries(recs []notify.Record) []*notifyEntry {
@@ -70,6 +75,8 @@ type notifierLoaded struct {
 	channels map[string]*notify.Channel
 	outbox   *notify.Outbox
 	seq      uint64
+	// streamSeq is the last cluster note applied (cluster mode).
+	streamSeq uint64
 }
 
 // loadNotifier rebuilds the channels and the outbox from the snapshot
@@ -89,6 +96,7 @@ func loadNotifier(j Journal, cfg notify.OutboxConfig, log zerolog.Logger) (*noti
 		for _, ch := range snap.Channels {
 			l.channels[ch.ID] = ch
 		}
+		l.streamSeq = snap.StreamSeq
 		if l.outbox, err = notify.RestoreOutbox(cfg, snap.Outbox); err != nil {
 			return nil, fmt.Errorf("load notifier snapshot: %w", err)
 		}
@@ -99,6 +107,7 @@ func loadNotifier(j Journal, cfg notify.OutboxConfig, log zerolog.Logger) (*noti
 		if err := json.Unmarshal(b, &e); err != nil {
 			return fmt.Errorf("notifier record %d: %w", seq, err)
 		}
+		l.streamSeq = max(l.streamSeq, e.StreamSeq)
 		switch e.Kind {
 		case entryChannel:
 			if e.Channel != nil {
@@ -161,6 +170,11 @@ type notifierActor struct {
 	logSeq       uint64
 	sinceCompact int
 	retired      bool
+	// Cluster mode (notifier_cluster.go): mine are the attempts this
+	// incarnation started (by notification id); owner whether it was the
+	// deliverer at the last pump.
+	mine  map[string]bool
+	owner bool
 }
 
 // alertNotify hands one alert transition from the rules (the Notifier
@@ -184,12 +198,15 @@ func (m *alertNotify) abandon(*System, *actor.PID) { m.answer(ErrRestarting) }
 type notifierWake struct{ gen uint64 }
 
 // channelDeliver asks a channel actor for one attempt: ch is a copy of
-// the channel as it is now, n the notification, N the attempt's number.
+// the channel as it is now, n the notification, N the attempt's number;
+// in cluster mode start is the note of its start, published before it is
+// sent (notifier_cluster.go).
 type channelDeliver struct {
-	gen uint64
-	ch  *notify.Channel
-	n   notify.Notification
-	N   int
+	gen   uint64
+	ch    *notify.Channel
+	n     notify.Notification
+	N     int
+	start *outboxNote
 }
 
 // deliveryDone is one attempt's outcome, from a channel actor.
@@ -218,6 +235,8 @@ func (a *notifierActor) Receive(ctx actor.Context) {
 		a.compact()
 	case *channelCommand:
 		a.command(ctx, m)
+	case *stateApply:
+		a.applyNote(ctx, m)
 	case *alertNotify:
 		a.alert(ctx, m)
 	case *notifierWake:
@@ -251,8 +270,13 @@ func (a *notifierActor) started(ctx actor.Context) {
 	for _, ch := range loaded.channels {
 		loaded.outbox.SetLimits(ch.ID, notify.LimitsOf(ch))
 	}
-	resumed := loaded.outbox.Resume(now)
+	var resumed []notify.Record
+	if a.sys.cluster == nil {
+		resumed = loaded.outbox.Resume(now)
+	} // a cluster's deliverer takes over what nobody ended (takeOver)
+	a.mine = map[string]bool{}
 	a.nt.mu.Lock()
+	a.nt.streamSeq = loaded.streamSeq
 	a.nt.channels, a.nt.outbox = loaded.channels, loaded.outbox
 	a.nt.mu.Unlock()
 	a.logSeq = loaded.seq
@@ -333,7 +357,7 @@ func (a *notifierActor) compact() {
 	}
 	snap := notifySnapshot{Channels: slices.SortedFunc(maps.Values(a.nt.channels), func(x, y *notify.Channel) int {
 		return cmp.Compare(x.ID, y.ID)
-	})}
+	}), StreamSeq: a.nt.streamSeq}
 	ob, err := a.nt.outbox.MarshalSnapshot()
 	var data []byte
 	if err == nil {
@@ -392,7 +416,11 @@ func (a *notifierActor) enqueue(rec rules.Record, rule *rules.Rule, now, before 
 }
 
 func (a *notifierActor) alert(ctx actor.Context, m *alertNotify) {
-	recs := a.enqueue(m.n.Record, m.n.Rule, a.sys.now(), time.Time{})
+	at := a.sys.now()
+	if a.sys.cluster != nil {
+		at = m.n.Record.At // the same outbox on every node
+	}
+	recs := a.enqueue(m.n.Record, m.n.Rule, at, time.Time{})
 	if len(recs) > 0 {
 		if err := a.append(outboxEntries(recs)); err != nil {
 			m.answer(err)
@@ -451,7 +479,11 @@ func (a *notifierActor) reoffer(now time.Time) {
 		if o.rule.UpdatedAt.After(o.rec.At) {
 			continue // the rule changed since (its channels, maybe): never a surprise notification
 		}
-		recs = append(recs, a.enqueue(o.rec, o.rule, now, o.rec.At)...)
+		at := now
+		if a.sys.cluster != nil {
+			at = o.rec.At
+		}
+		recs = append(recs, a.enqueue(o.rec, o.rule, at, o.rec.At)...)
 	}
 	if len(recs) > 0 {
 		a.log.Warn().Int("notifications", len(recs)).Msg("alert notifications that were not in the outbox enqueued at start")
@@ -463,6 +495,9 @@ func (a *notifierActor) reoffer(now time.Time) {
 // (journaled before they are handed over) and sets the timer to the next
 // wake-up.
 func (a *notifierActor) pump(ctx actor.Context) {
+	if a.sys.cluster != nil && !a.clusterPump(ctx) {
+		return
+	}
 	now := a.sys.now()
 	o := a.nt.outbox
 	type start struct {
@@ -472,7 +507,8 @@ func (a *notifierActor) pump(ctx actor.Context) {
 	var starts []start
 	held := false
 	a.nt.mu.Lock()
-	recs := o.Expire(now)
+	expired := o.Expire(now)
+	recs := expired
 	for _, d := range o.Due(now) {
 		chID := d.Notification.ChannelID
 		ch, ok := a.nt.channels[chID]
@@ -487,11 +523,17 @@ func (a *notifierActor) pump(ctx actor.Context) {
 		}
 		recs = append(recs, rec)
 		a.inflight[chID]++
-		starts = append(starts, start{pid, &channelDeliver{gen: a.gen, ch: ch.Clone(), n: d.Notification, N: d.N}})
+		cd := &channelDeliver{gen: a.gen, ch: ch.Clone(), n: d.Notification, N: d.N}
+		if a.sys.cluster != nil {
+			a.mine[rec.ID] = true
+			cd.start = a.startNote(rec.ID, rec)
+		}
+		starts = append(starts, start{pid, cd})
 	}
 	next, ok := o.NextWake(now)
 	a.nt.mu.Unlock()
 	a.journalOutbox(recs)
+	a.announce(expired)
 	for _, s := range starts {
 		ctx.Send(s.pid, s.msg)
 	}
@@ -518,6 +560,7 @@ func (a *notifierActor) finished(ctx actor.Context, m *deliveryDone) {
 		a.inflight[m.channelID]--
 	}
 	now := a.sys.now()
+	delete(a.mine, m.id)
 	a.nt.mu.Lock()
 	recs, err := a.nt.outbox.Finish(m.id, m.attempt, now)
 	a.nt.mu.Unlock()
@@ -527,6 +570,7 @@ func (a *notifierActor) finished(ctx actor.Context, m *deliveryDone) {
 		a.log.Debug().Err(err).Str("notification", m.id).Msg("attempt outcome ignored")
 	}
 	a.journalOutbox(recs)
+	a.announce(recs)
 	for _, r := range recs {
 		switch r.Kind {
 		case notify.RecordDelivered:
@@ -545,94 +589,127 @@ func (a *notifierActor) finished(ctx actor.Context, m *deliveryDone) {
 }
 
 // command handles one channel change: validate, journal, apply, then
-// start or stop the channel's actor.
+// start or stop the channel's actor. In a cluster it is validated here
+// and published to the stream (proposeChannel), to be applied by every
+// node.
 func (a *notifierActor) command(ctx actor.Context, m *channelCommand) {
 	now := a.sys.now()
-	cfg := a.sys.cfg.Notifications
-	fail := func(err error) { m.answer(channelAnswer{err: err}) }
-	nameOwner := func(name, except string) (string, bool) {
-		for id, ch := range a.nt.channels {
-			if id != except && notify.SameName(ch.Name, name) {
-				return id, true
-			}
-		}
-		return "", false
+	next, base, err := a.build(m, now)
+	if err == nil {
+		err = a.check(m.op, m.id, next, time.Time{})
 	}
-	var next *notify.Channel
-	var gaveUp []notify.Record
-	var entries []*notifyEntry
-	switch m.op {
-	case opChannelCreate:
-		ch, err := notify.NewChannel(m.create, a.ids.New(now).String(), now, cfg.Self)
-		if err != nil {
-			fail(err)
-			return
-		}
-		if id, taken := nameOwner(ch.Name, ""); taken {
-			fail(&NameTakenChannelError{Name: ch.Name, ID: id})
-			return
-		}
-		if len(a.nt.channels) >= cfg.MaxChannels {
-			fail(fmt.Errorf("%w: at most %d", ErrTooManyChannels, cfg.MaxChannels))
-			return
-		}
-		next = ch
-		entries = []*notifyEntry{{Kind: entryChannel, At: now, Channel: ch}}
-	case opChannelUpdate, opChannelDelete:
-		old, ok := a.nt.channels[m.id]
-		if !ok {
-			fail(notify.ErrChannelNotFound)
-			return
-		}
-		if m.op == opChannelDelete {
-			entries = []*notifyEntry{{Kind: entryChannelDeleted, At: now, ChannelID: m.id}}
-			a.nt.mu.Lock()
-			gaveUp = a.nt.outbox.FailChannel(m.id, now, "channel deleted")
-			a.nt.mu.Unlock()
-			break
-		}
-		ch, err := old.Update(m.update, now, cfg.Self)
-		if err != nil {
-			fail(err)
-			return
-		}
-		if id, taken := nameOwner(ch.Name, m.id); taken {
-			fail(&NameTakenChannelError{Name: ch.Name, ID: id})
-			return
-		}
-		next = ch
-		entries = []*notifyEntry{{Kind: entryChannel, At: now, Channel: ch}}
-		if old.Enabled && !ch.Enabled {
-			a.nt.mu.Lock()
-			gaveUp = a.nt.outbox.FailChannel(m.id, now, "channel disabled")
-			a.nt.mu.Unlock()
-		}
-	}
-	if err := a.append(append(entries, outboxEntries(gaveUp)...)); err != nil {
-		fail(err)
-		if len(gaveUp) > 0 {
-			panic(fmt.Errorf("journal a change of channel %s: %w", m.id, err))
-		}
+	if err != nil {
+		m.answer(channelAnswer{err: err})
 		return
 	}
+	if a.sys.cluster != nil {
+		a.proposeChannel(m, next, base, now)
+		return
+	}
+	ans, err := a.change(ctx, m.op, m.id, next, now, 0)
+	if err != nil {
+		ans = channelAnswer{err: err}
+	}
+	m.answer(ans)
+}
+
+// build validates m and returns the channel it makes (nil for a delete)
+// and, for an update, the updatedAt of the channel it changes.
+func (a *notifierActor) build(m *channelCommand, now time.Time) (*notify.Channel, time.Time, error) {
+	cfg := a.sys.cfg.Notifications
+	if m.op == opChannelCreate {
+		ch, err := notify.NewChannel(m.create, a.ids.New(now).String(), now, cfg.Self)
+		return ch, time.Time{}, err
+	}
+	old, ok := a.nt.channels[m.id]
+	if !ok {
+		return nil, time.Time{}, notify.ErrChannelNotFound
+	}
+	if m.op == opChannelDelete {
+		return nil, old.UpdatedAt, nil
+	}
+	ch, err := old.Update(m.update, now, cfg.Self)
+	return ch, old.UpdatedAt, err
+}
+
+// check refuses a change that does not fit the channels as they are: a
+// name taken, too many channels, the channel gone, or (base set: applied
+// from the stream) changed since the receiving node read it.
+func (a *notifierActor) check(op channelOp, id string, next *notify.Channel, base time.Time) error {
+	if op != opChannelCreate {
+		old, ok := a.nt.channels[id]
+		if !ok {
+			return notify.ErrChannelNotFound
+		}
+		if !base.IsZero() && !old.UpdatedAt.Equal(base) {
+			return ErrChannelChanged
+		}
+	}
+	if next == nil {
+		return nil
+	}
+	for chID, ch := range a.nt.channels {
+		if chID != next.ID && notify.SameName(ch.Name, next.Name) {
+			return &NameTakenChannelError{Name: next.Name, ID: chID}
+		}
+	}
+	if op == opChannelCreate && len(a.nt.channels) >= a.sys.cfg.Notifications.MaxChannels {
+		return fmt.Errorf("%w: at most %d", ErrTooManyChannels, a.sys.cfg.Notifications.MaxChannels)
+	}
+	return nil
+}
+
+// change journals and applies a checked change at now (its records
+// marked with the stream sequence seq of its note; 0 on one node), then
+// starts or stops the channel's actor. The error is the journal's.
+func (a *notifierActor) change(ctx actor.Context, op channelOp, id string, next *notify.Channel, now time.Time, seq uint64) (channelAnswer, error) {
+	var gaveUp []notify.Record
+	var entries []*notifyEntry
+	switch op {
+	case opChannelCreate:
+		entries = []*notifyEntry{{Kind: entryChannel, At: now, Channel: next}}
+	case opChannelDelete:
+		entries = []*notifyEntry{{Kind: entryChannelDeleted, At: now, ChannelID: id}}
+		a.nt.mu.Lock()
+		gaveUp = a.nt.outbox.FailChannel(id, now, "channel deleted")
+		a.nt.mu.Unlock()
+	case opChannelUpdate:
+		entries = []*notifyEntry{{Kind: entryChannel, At: now, Channel: next}}
+		if a.nt.channels[id].Enabled && !next.Enabled {
+			a.nt.mu.Lock()
+			gaveUp = a.nt.outbox.FailChannel(id, now, "channel disabled")
+			a.nt.mu.Unlock()
+		}
+	}
+	entries = append(entries, outboxEntries(gaveUp)...)
+	for _, e := range entries {
+		e.StreamSeq = seq
+	}
+	if err := a.append(entries); err != nil {
+		if len(gaveUp) > 0 {
+			panic(fmt.Errorf("journal a change of channel %s: %w", id, err))
+		}
+		return channelAnswer{}, err
+	}
 	a.nt.mu.Lock()
+	a.nt.streamSeq = max(a.nt.streamSeq, seq)
 	if next != nil {
 		a.nt.channels[next.ID] = next
 		a.nt.outbox.SetLimits(next.ID, notify.LimitsOf(next))
 	} else {
-		delete(a.nt.channels, m.id)
+		delete(a.nt.channels, id)
 	}
 	a.nt.mu.Unlock()
+	var ans channelAnswer
 	switch {
 	case next == nil:
-		if pid, ok := a.children[m.id]; ok {
-			delete(a.children, m.id)
-			delete(a.inflight, m.id)
+		if pid, ok := a.children[id]; ok {
+			delete(a.children, id)
+			delete(a.inflight, id)
 			ctx.Unwatch(pid)
 			ctx.Stop(pid) // cancels its sends in progress
 		}
-		a.log.Info().Str("channel", m.id).Int("given_up", len(gaveUp)).Msg("notification channel deleted")
-		m.answer(channelAnswer{})
+		a.log.Info().Str("channel", id).Int("given_up", len(gaveUp)).Msg("notification channel deleted")
 	default:
 		if a.children[next.ID] == nil {
 			a.spawn(ctx, next.ID)
@@ -640,9 +717,10 @@ func (a *notifierActor) command(ctx actor.Context, m *channelCommand) {
 		a.log.Info().Str("channel", next.ID).Str("type", string(next.ChannelType)).Bool("enabled", next.Enabled).
 			Msg("notification channel saved")
 		a.nt.mu.RLock()
-		m.answer(channelAnswer{ch: answerChannel(next, a.nt.outbox)})
+		ans.ch = answerChannel(next, a.nt.outbox)
 		a.nt.mu.RUnlock()
 	}
 	a.maybeCompact()
 	a.pump(ctx)
+	return ans, nil
 }

@@ -70,6 +70,9 @@ type ruleRecords struct {
 	gen    uint64
 	recs   []rules.Record
 	at     time.Time // the tick's
+	// before is the state the records were stepped from (cluster mode:
+	// alertsNote.Before).
+	before alertBase
 }
 
 func (m *ruleRecords) abandon(*System, *actor.PID) { m.cell.busy.release() }
@@ -129,6 +132,10 @@ func (a *ruleActor) evaluate(ctx actor.Context, t *rules.Tick) {
 	}
 	a.last = t
 	res := a.eval.Evaluate(t)
+	var before alertBase
+	if a.sys.cluster != nil {
+		before = baseOf(a.rule, a.machine.State())
+	}
 	recs := a.machine.Step(res)
 	if len(recs) == 0 {
 		a.cell.evaluated.Store(t.At.UnixNano())
@@ -146,5 +153,5 @@ func (a *ruleActor) evaluate(ctx actor.Context, t *rules.Tick) {
 	if a.sys.debugLog {
 		a.log.Debug().Str("outcome", res.Outcome.String()).Float64("value", res.Value).Int("records", len(recs)).Msg("rule stepped")
 	}
-	ctx.Send(ctx.Parent(), &ruleRecords{ruleID: a.rule.ID, cell: a.cell, gen: a.gen, recs: recs, at: t.At})
+	ctx.Send(ctx.Parent(), &ruleRecords{ruleID: a.rule.ID, cell: a.cell, gen: a.gen, recs: recs, at: t.At, before: before})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
@@ -146,6 +147,10 @@ func (a *rulesActor) Receive(ctx actor.Context) {
 		a.records(ctx, m)
 	case *ruleCommand:
 		a.command(ctx, m)
+	case *stateApply:
+		a.applyNote(ctx, m)
+	case *ruleResyncAsk:
+		a.resyncAsked(ctx, m)
 	case *actor.Terminated:
 		// By pointer, not Equal: after a restart of this actor its new rule
 		// actors have the names (and so the ids) of the stopped ones,
@@ -286,6 +291,10 @@ func (a *rulesActor) records(ctx actor.Context, m *ruleRecords) {
 	if !ok || c.cell != m.cell {
 		return // the rule stopped being evaluated meanwhile
 	}
+	if a.sys.cluster != nil {
+		a.clusterRecords(ctx, c, m)
+		return
+	}
 	entries := make([]*rulestore.Entry, len(m.recs))
 	for i, rec := range m.recs {
 		entries[i] = rulestore.AlertEntry(rec)
@@ -373,55 +382,76 @@ func (a *rulesActor) publish(first uint64, entries []*rulestore.Entry) {
 	}
 }
 
-// command handles one API change: validate against the store, journal,
-// apply, then start, stop or resync rule actors and publish.
+// command handles one API change: on one node, validate against the
+// store, journal, apply, then start, stop or resync rule actors and
+// publish; in a cluster, validate here and publish it to the stream
+// (propose), to be applied by every node.
 func (a *rulesActor) command(ctx actor.Context, m *ruleCommand) {
 	now := a.sys.now()
-	st := a.store()
-	fail := func(err error) { m.answer(ruleAnswer{err: err}) }
-	var entries []*rulestore.Entry
-	var out *rules.Rule
-	var after func()
+	newID := ""
+	if m.op == opCreate {
+		newID = a.ids.New(now).String()
+	}
+	if a.sys.cluster != nil {
+		a.propose(ctx, m, now, newID)
+		return
+	}
+	ans, err := a.execute(ctx, m, now, newID, 0)
+	if err != nil {
+		ans = ruleAnswer{err: err}
+	}
+	m.answer(ans)
+}
 
+// ruleChange is what a command changes: the entries to journal, the rule
+// to answer with, and what to do with the rule actors once journaled.
+type ruleChange struct {
+	entries []*rulestore.Entry
+	out     *rules.Rule
+	after   func()
+	// same is set when nothing changes (a status it has already): the
+	// answer is this rule as it is.
+	same *rules.Rule
+}
+
+// plan computes m's change at now against the store, without changing
+// anything; newID is a created rule's ID. Its error refuses the command.
+func (a *rulesActor) plan(ctx actor.Context, m *ruleCommand, now time.Time, newID string) (ruleChange, error) {
+	st := a.store()
+	var c ruleChange
 	switch m.op {
 	case opCreate:
-		r, err := rules.NewRule(m.create, a.ids.New(now).String(), now)
+		r, err := rules.NewRule(m.create, newID, now)
 		if err != nil {
-			fail(err)
-			return
+			return c, err
 		}
 		if id, taken := st.NameOwner(r.Name); taken {
-			fail(&NameTakenError{Name: r.Name, ID: id})
-			return
+			return c, &NameTakenError{Name: r.Name, ID: id}
 		}
 		if st.RuleCount() >= st.Config().MaxRules {
-			fail(fmt.Errorf("%w: at most %d", ErrTooManyRules, st.Config().MaxRules))
-			return
+			return c, fmt.Errorf("%w: at most %d", ErrTooManyRules, st.Config().MaxRules)
 		}
-		entries, out = []*rulestore.Entry{rulestore.RuleEntry(r, now)}, r
+		c.entries, c.out = []*rulestore.Entry{rulestore.RuleEntry(r, now)}, r
 
 	case opUpdate, opStatus, opDelete:
 		old, ok := st.Rule(m.id)
 		if !ok {
-			fail(ErrRuleNotFound)
-			return
+			return c, ErrRuleNotFound
 		}
 		next := old
 		var err error
 		switch m.op {
 		case opUpdate:
 			if next, err = old.Update(m.update, now); err != nil {
-				fail(err)
-				return
+				return c, err
 			}
 			if id, taken := st.NameOwner(next.Name); taken && id != old.ID {
-				fail(&NameTakenError{Name: next.Name, ID: id})
-				return
+				return c, &NameTakenError{Name: next.Name, ID: id}
 			}
 		case opStatus:
 			if old.Status == m.status {
-				m.answer(ruleAnswer{rule: old})
-				return
+				c.same = old
+				return c, nil
 			}
 			next = old.WithStatus(m.status, now)
 		}
@@ -437,17 +467,17 @@ func (a *rulesActor) command(ctx actor.Context, m *ruleCommand) {
 		if reason != "" {
 			mach, _ := st.Machine(old.ID)
 			for _, rec := range mach.Stop(now, reason) {
-				entries = append(entries, rulestore.AlertEntry(rec))
+				c.entries = append(c.entries, rulestore.AlertEntry(rec))
 			}
 		}
 		if m.op == opDelete {
-			entries = append(entries, rulestore.DeleteEntry(old.ID, now))
-			after = func() { a.stopChild(ctx, old.ID) }
+			c.entries = append(c.entries, rulestore.DeleteEntry(old.ID, now))
+			c.after = func() { a.stopChild(ctx, old.ID) }
 			break
 		}
-		entries, out = append(entries, rulestore.RuleEntry(next, now)), next
+		c.entries, c.out = append(c.entries, rulestore.RuleEntry(next, now)), next
 		id, configChanged := next.ID, !bytes.Equal(old.RuleConfig, next.RuleConfig)
-		after = func() {
+		c.after = func() {
 			switch {
 			case next.Status != rules.StatusActive:
 				a.stopChild(ctx, id)
@@ -462,17 +492,14 @@ func (a *rulesActor) command(ctx actor.Context, m *ruleCommand) {
 	case opAcknowledge, opResolve:
 		al, ok := st.Alert(m.id)
 		if !ok {
-			fail(ErrAlertNotFound)
-			return
+			return c, ErrAlertNotFound
 		}
 		if al.Status == rules.AlertResolved {
-			fail(ErrAlertResolved)
-			return
+			return c, ErrAlertResolved
 		}
 		mach, ok := st.Machine(al.RuleID)
 		if !ok {
-			fail(ErrAlertResolved) // its rule was deleted, which resolved it
-			return
+			return c, ErrAlertResolved // its rule was deleted, which resolved it
 		}
 		var rec rules.Record
 		var err error
@@ -485,20 +512,37 @@ func (a *rulesActor) command(ctx actor.Context, m *ruleCommand) {
 			err = ErrAlertResolved
 		}
 		if err != nil {
-			fail(err)
-			return
+			return c, err
 		}
-		entries = []*rulestore.Entry{rulestore.AlertEntry(rec)}
+		c.entries = []*rulestore.Entry{rulestore.AlertEntry(rec)}
 		ruleID := al.RuleID
-		after = func() { a.resync(ctx, ruleID) }
+		c.after = func() { a.resync(ctx, ruleID) }
 	}
+	return c, nil
+}
 
+// execute plans m at now and, unless refused, journals and applies it
+// (entries marked with the stream sequence seq of the note it came from,
+// 0 on one node). It returns the answer (its err refuses the command:
+// nothing changed), or the error that kept the change out of the journal.
+func (a *rulesActor) execute(ctx actor.Context, m *ruleCommand, now time.Time, newID string, seq uint64) (ruleAnswer, error) {
+	c, err := a.plan(ctx, m, now, newID)
+	if err != nil {
+		return ruleAnswer{err: err}, nil
+	}
+	if c.same != nil {
+		return ruleAnswer{rule: c.same}, nil
+	}
+	entries := c.entries
+	for _, e := range entries {
+		e.StreamSeq = seq
+	}
 	// The rule actor's records in flight were computed from the state
 	// before this change: the cell's generation drops them (resync, or
 	// the actor's stop, follows the commit).
 	var cell *ruleCell
-	if c, ok := a.children[ruleOf(m, entries)]; ok {
-		cell = c.cell
+	if ch, ok := a.children[ruleOf(m, entries)]; ok {
+		cell = ch.cell
 		cell.mu.Lock()
 		cell.gen++
 	}
@@ -510,21 +554,20 @@ func (a *rulesActor) command(ctx actor.Context, m *ruleCommand) {
 		if cell != nil {
 			a.resync(ctx, ruleOf(m, entries))
 		}
-		fail(err)
-		return
+		return ruleAnswer{}, err
 	}
-	if after != nil {
-		after()
+	if c.after != nil {
+		c.after()
 	}
 	a.publish(first, entries)
 	ans := ruleAnswer{}
-	if out != nil {
-		ans.rule, _ = a.store().Rule(out.ID)
+	if c.out != nil {
+		ans.rule, _ = a.store().Rule(c.out.ID)
 	}
 	if last := entries[len(entries)-1]; last.Kind == rulestore.EntryAlert {
 		ans.alert, _ = a.store().Alert(last.Record.Alert.ID)
 	}
-	m.answer(ans)
+	return ans, nil
 }
 
 // ruleOf is the rule a command changes.

@@ -70,6 +70,12 @@ type ClusterConfig struct {
 	// InfoInterval is how often the stream's state is asked for health,
 	// GET /api/v1/system/cluster and the gauges. Zero means 1 s.
 	InfoInterval time.Duration
+
+	// Tests running several nodes on one NATS server set these: the
+	// node's name ("" means Node's) and who delivers (nil: the stream's
+	// leader; cluster_state.go).
+	name  string
+	owner func() bool
 }
 
 // LocalCopy is what cluster mode needs of the node's local journal beyond

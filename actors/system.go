@@ -505,6 +505,9 @@ func (s *System) Stop(ctx context.Context) error {
 	stop(s.rules) // after the aggregator: no tick comes after; it compacts its log
 	s.alerting.notify.close()
 	stop(s.notifier) // after the rules' hand-over: it compacts its log, stops the sends in progress
+	if s.notifying.notes != nil {
+		s.notifying.notes.close()
+	}
 	s.notifying.sender.Close()
 	stopSessions(s)
 	if s.pushDispatcher != nil {
@@ -555,6 +558,9 @@ func (s *System) startNotifier() error {
 	}
 	s.notifying = &notifying{channels: loaded.channels, outbox: loaded.outbox,
 		sender: notify.NewSender(notify.SenderConfig{Timeout: nc.SendTimeout, Self: nc.Self, TLS: nc.TLS})}
+	if s.cluster != nil {
+		s.notifying.notes = newNotePublisher(s.cluster, s.log)
+	}
 	var first atomic.Pointer[notifierLoaded]
 	first.Store(loaded)
 	p := props(KindNotifier, func() actor.Actor {

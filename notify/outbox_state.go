@@ -64,3 +64,33 @@ func (o *Outbox) State() OutboxState {
 	}
 	return s
 }
+
+// InFlightAttempt is an attempt begun and not yet ended.
+type InFlightAttempt struct {
+	ID      string // the notification's
+	Attempt Attempt
+}
+
+// InFlight lists the attempts begun and not yet ended, by notification id.
+func (o *Outbox) InFlight() []InFlightAttempt {
+	var out []InFlightAttempt
+	for id, p := range o.pending {
+		if p.inflight != nil {
+			out = append(out, InFlightAttempt{ID: id, Attempt: *p.inflight})
+		}
+	}
+	slices.SortFunc(out, func(a, b InFlightAttempt) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// EnqueuedRecord is the Enqueued record of the pending notification id,
+// as it was applied: another outbox that applies it knows the
+// notification as this one does.
+func (o *Outbox) EnqueuedRecord(id string) (Record, bool) {
+	p, ok := o.pending[id]
+	if !ok {
+		return Record{}, false
+	}
+	n := p.n
+	return Record{Kind: RecordEnqueued, At: p.enqueuedAt, ID: id, Notification: &n}, true
+}

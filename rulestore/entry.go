@@ -31,6 +31,11 @@ type Entry struct {
 	Rule   *rules.Rule
 	RuleID string
 	Record *rules.Record
+	// StreamSeq is, in cluster mode, the stream sequence of the note the
+	// entry was applied from (0 on one node): the store remembers the
+	// highest (Store.StreamSeq), so a node reading the stream again after
+	// a restart skips the notes it applied.
+	StreamSeq uint64
 }
 
 // RuleEntry returns the entry that puts r.
@@ -56,11 +61,12 @@ type entryJSON struct {
 	RuleID string          `json:"ruleId,omitempty"`
 	Rule   json.RawMessage `json:"rule,omitempty"`
 	Record *rules.Record   `json:"record,omitempty"`
+	Seq    uint64          `json:"streamSeq,omitempty"`
 }
 
 // Marshal encodes e for the state log.
 func (e *Entry) Marshal() ([]byte, error) {
-	j := entryJSON{Kind: e.Kind, At: e.At, RuleID: e.RuleID, Record: e.Record}
+	j := entryJSON{Kind: e.Kind, At: e.At, RuleID: e.RuleID, Record: e.Record, Seq: e.StreamSeq}
 	if e.Rule != nil {
 		b, err := json.Marshal(e.Rule)
 		if err != nil {
@@ -84,7 +90,7 @@ func UnmarshalEntry(b []byte) (*Entry, error) {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadEntry, err)
 	}
-	e := &Entry{Kind: j.Kind, At: j.At, RuleID: j.RuleID, Record: j.Record}
+	e := &Entry{Kind: j.Kind, At: j.At, RuleID: j.RuleID, Record: j.Record, StreamSeq: j.Seq}
 	switch j.Kind {
 	case EntryRulePut:
 		r, err := rules.DecodeRule(j.Rule)

@@ -62,6 +62,8 @@ type Store struct {
 	// resolved lists resolved alerts' ids in the order they resolved,
 	// oldest first: eviction takes from the front.
 	resolved []string
+	// streamSeq is the highest Entry.StreamSeq applied (cluster mode).
+	streamSeq uint64
 }
 
 // New returns an empty store.
@@ -81,6 +83,7 @@ func FoldName(name string) string { return strings.ToLower(strings.TrimSpace(nam
 // a deleted rule, a delete of an unknown rule) change only what they can:
 // replay never fails on a log its own live run wrote.
 func (s *Store) Apply(e *Entry) {
+	s.streamSeq = max(s.streamSeq, e.StreamSeq)
 	switch e.Kind {
 	case EntryRulePut:
 		s.putRule(e.Rule)
@@ -154,6 +157,10 @@ func (s *Store) evict(now time.Time) {
 	}
 }
 
+// StreamSeq is the stream sequence of the last cluster note applied (0 on
+// one node): notes at or before it are in the store already.
+func (s *Store) StreamSeq() uint64 { return s.streamSeq }
+
 // Rule returns a copy of the rule with that id.
 func (s *Store) Rule(id string) (*rules.Rule, bool) {
 	r, ok := s.rules[id]
@@ -222,6 +229,8 @@ type snapshot struct {
 	Machines map[string]rules.MachineState `json:"machines"`
 	Alerts   []rules.Alert                 `json:"alerts"`
 	Resolved []string                      `json:"resolved"`
+	// StreamSeq is Store.StreamSeq (cluster mode; absent on one node).
+	StreamSeq uint64 `json:"streamSeq,omitempty"`
 }
 
 const snapshotVersion = 1
@@ -230,7 +239,7 @@ const snapshotVersion = 1
 // snapshot). Equal stores encode to equal bytes.
 func (s *Store) MarshalSnapshot() ([]byte, error) {
 	snap := snapshot{Version: snapshotVersion, Machines: make(map[string]rules.MachineState, len(s.machines)),
-		Resolved: append([]string{}, s.resolved...)}
+		Resolved: append([]string{}, s.resolved...), StreamSeq: s.streamSeq}
 	for _, r := range s.Rules(nil) {
 		b, err := json.Marshal(r)
 		if err != nil {
@@ -278,5 +287,6 @@ func Load(cfg Config, data []byte) (st *Store, bad []string, err error) {
 		s.alerts[a.ID] = &a
 	}
 	s.resolved = snap.Resolved
+	s.streamSeq = snap.StreamSeq
 	return s, bad, nil
 }

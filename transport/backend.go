@@ -45,10 +45,11 @@ type System interface {
 	Faults() *actors.Faults
 
 	// Rules and alerts (rules.go, alerts.go). Changes are journaled before
-	// they return; their errors are *rules.ValidationError,
+	// they return (in cluster mode: published to the stream and applied by
+	// this node); their errors are *rules.ValidationError,
 	// *actors.NameTakenError, actors.ErrRuleNotFound, ErrAlertNotFound,
-	// ErrAlertResolved, ErrTooManyRules, ErrRulesBusy, rules.ErrNotFiring,
-	// rules.ErrAlreadyAcknowledged or the journal's.
+	// ErrAlertResolved, ErrTooManyRules, ErrRulesBusy, ErrNoQuorum,
+	// rules.ErrNotFiring, rules.ErrAlreadyAcknowledged or the journal's.
 	CreateRule(ctx context.Context, req *rules.CreateRuleRequest) (*rules.Rule, error)
 	UpdateRule(ctx context.Context, id string, req *rules.UpdateRuleRequest) (*rules.Rule, error)
 	DeleteRule(ctx context.Context, id string) error

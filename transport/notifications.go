@@ -58,7 +58,7 @@ func writeChannelError(w http.ResponseWriter, id string, err error) {
 		writeError(w, http.StatusNotFound, "Channel not found: "+strconv.Quote(id), nil)
 	case errors.Is(err, actors.ErrLogEntryNotFound):
 		writeError(w, http.StatusNotFound, "notification log entry not found: "+strconv.Quote(id), nil)
-	case errors.Is(err, actors.ErrTooManyChannels):
+	case errors.Is(err, actors.ErrTooManyChannels), errors.Is(err, actors.ErrChannelChanged):
 		writeError(w, http.StatusConflict, err.Error(), nil)
 	case errors.Is(err, actors.ErrNotifierBusy):
 		w.Header().Set("Retry-After", "1")

@@ -73,6 +73,9 @@ func writeChangeError(w http.ResponseWriter, id string, err error) {
 	case errors.As(err, &failed):
 		w.Header().Set("Retry-After", journalFailedRetryAfter)
 		writeError(w, http.StatusServiceUnavailable, failed.Error(), nil)
+	case errors.Is(err, actors.ErrNoQuorum):
+		w.Header().Set("Retry-After", clusterRetryAfter)
+		writeError(w, http.StatusServiceUnavailable, "cluster has no quorum: the change may or may not have been made; read it back or retry later", nil)
 	case errors.Is(err, actors.ErrRulesBusy), errors.Is(err, actors.ErrRestarting):
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, err.Error()+"; nothing was changed, retry later", nil)
