@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -32,8 +34,9 @@ func newDeliverer(name string) *deliverer {
 func (d *deliverer) set(name string) { d.name.Store(name) }
 
 // startNode starts a cluster-mode System named name on dir, its webhooks
-// allowed to reach loopback receivers and retried fast.
-func startNode(t *testing.T, cc *ClusterConfig, name string, d *deliverer, dir string) *clusterSystem {
+// allowed to reach loopback receivers and retried fast; opts change that
+// configuration.
+func startNode(t *testing.T, cc *ClusterConfig, name string, d *deliverer, dir string, opts ...func(*Config)) *clusterSystem {
 	t.Helper()
 	j, err := journal.Open(journal.Config{Dir: dir, Log: zerolog.Nop()})
 	if err != nil {
@@ -44,6 +47,9 @@ func startNode(t *testing.T, cc *ClusterConfig, name string, d *deliverer, dir s
 	c.owner = func() bool { return d.name.Load() == name }
 	cfg := Config{Log: zerolog.Nop(), Journal: j, Cluster: &c}
 	notifierConfig(&cfg)
+	for _, o := range opts {
+		o(&cfg)
+	}
 	sys, err := Start(cfg)
 	if err != nil {
 		j.Close()
@@ -361,6 +367,71 @@ func TestClusterDeliveryMovesWithTheDeliverer(t *testing.T) {
 	})
 	if n, _ := hook.counts(); n != 2 {
 		t.Fatalf("%d requests: want the failed one and one retry", n)
+	}
+	if da, db := deliveries(t, a.sys), deliveries(t, b.sys); da != db {
+		t.Fatalf("logs differ:\n%s\n%s", da, db)
+	}
+}
+
+// TestClusterTakesOverAnAttemptLeftInFlight: the deliverer a begins an
+// attempt whose request never ends and reports nothing (a stands for a
+// node killed during it: its send timeout is longer than the test). b,
+// made the deliverer, ends that attempt as interrupted once it is
+// takeOverAfter old and sends the notification again, with the same
+// Idempotency-Key, though nothing else happens meanwhile to wake its
+// notifier. Both nodes' logs show the interrupted attempt and the
+// delivery. On real processes: TestClusterDelivererKilled (test/).
+func TestClusterTakesOverAnAttemptLeftInFlight(t *testing.T) {
+	hook := newHookReceiver(t, func(int) int { return 200 })
+	hook.hold = make(chan struct{}) // never closed: a's request ends when a stops
+	cc := startStream(t)
+	d := newDeliverer("a")
+	a := startNode(t, cc, "a", d, t.TempDir(), func(cfg *Config) { cfg.Notifications.SendTimeout = time.Hour })
+	b := startNode(t, cc, "b", d, t.TempDir(), func(cfg *Config) {
+		cfg.Notifications.SendTimeout = 500 * time.Millisecond // takes over 6 s after a's attempt began
+	})
+
+	createHook(t, a.sys, "hook", hook.URL)
+	rule := createActive(t, a.sys, `{"name":"sources","ruleType":"THRESHOLD","severity":"WARNING","notificationChannels":["hook"],
+		"ruleConfig":{"metricType":"UNIQUE_SOURCES","condition":"GREATER_THAN","thresholdValue":0}}`)
+	ingestN(t, b.sys, 1, "x")
+	testutil.WaitFor(t, testutil.Patience, "a's attempt at the receiver, known to b", func() error {
+		if n, _ := hook.counts(); n != 1 {
+			return fmt.Errorf("%d requests", n)
+		}
+		if logs := b.sys.NotificationLogs(notify.LogFilter{}); len(logs) != 1 || logs[0].Status != notify.LogPending {
+			return fmt.Errorf("b's log %+v", logs)
+		}
+		nt := b.sys.notifying
+		nt.mu.RLock()
+		inFlight := len(nt.outbox.InFlight())
+		nt.mu.RUnlock()
+		if inFlight != 1 {
+			return errors.New("b does not know the attempt began")
+		}
+		return nil
+	})
+	hook.mu.Lock()
+	hook.hold = nil // the next requests are answered; a's stays held
+	hook.mu.Unlock()
+	d.set("b")
+
+	key := rule.ID + "-1:firing"
+	testutil.WaitFor(t, testutil.Patience, "delivered by b", func() error {
+		if _, keys := hook.counts(); keys != key {
+			return fmt.Errorf("delivered: %q", keys)
+		}
+		for _, n := range []*clusterSystem{a, b} {
+			logs := n.sys.NotificationLogs(notify.LogFilter{})
+			if len(logs) != 2 || logs[0].Status != notify.LogSent || logs[1].Status != notify.LogRetrying ||
+				!strings.Contains(logs[1].ErrorMessage, "interrupted") {
+				return fmt.Errorf("log %+v", logs)
+			}
+		}
+		return nil
+	})
+	if n, _ := hook.counts(); n != 2 {
+		t.Fatalf("%d requests: want a's, held, and b's", n)
 	}
 	if da, db := deliveries(t, a.sys), deliveries(t, b.sys); da != db {
 		t.Fatalf("logs differ:\n%s\n%s", da, db)

@@ -60,7 +60,9 @@ import (
 // sequence has applied every state note before it.
 //
 // Guarded by TestClusterRulesSameOnEveryNode, TestClusterAlertsSameOnEveryNode,
-// TestClusterNotifiesOnce and, on real processes, TestClusterAlerting.
+// TestClusterDeliveryMovesWithTheDeliverer,
+// TestClusterTakesOverAnAttemptLeftInFlight and, on real processes,
+// TestClusterAlerting and TestClusterDelivererKilled.
 
 // Kinds of state notes (after noteKey and noteClaim, stream.go).
 const (

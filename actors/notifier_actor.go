@@ -495,8 +495,12 @@ func (a *notifierActor) reoffer(now time.Time) {
 // (journaled before they are handed over) and sets the timer to the next
 // wake-up.
 func (a *notifierActor) pump(ctx actor.Context) {
-	if a.sys.cluster != nil && !a.clusterPump(ctx) {
-		return
+	var takeOverAt time.Time // cluster: an attempt begun elsewhere is due for take-over
+	if a.sys.cluster != nil {
+		var deliver bool
+		if deliver, takeOverAt = a.clusterPump(ctx); !deliver {
+			return
+		}
 	}
 	now := a.sys.now()
 	o := a.nt.outbox
@@ -532,6 +536,9 @@ func (a *notifierActor) pump(ctx actor.Context) {
 	}
 	next, ok := o.NextWake(now)
 	a.nt.mu.Unlock()
+	if !takeOverAt.IsZero() && (!ok || takeOverAt.Before(next)) {
+		next, ok = takeOverAt, true
+	}
 	a.journalOutbox(recs)
 	a.announce(expired)
 	for _, s := range starts {

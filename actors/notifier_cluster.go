@@ -134,14 +134,15 @@ func (s *System) publishStart(m *channelDeliver) error {
 // clusterPump decides whether this node delivers: the deliverer does,
 // after taking over the attempts another node began and never ended; any
 // other node only looks again in a second while something is pending.
-func (a *notifierActor) clusterPump(ctx actor.Context) bool {
+// For the deliverer it also returns when the next attempt begun elsewhere
+// is due for take-over (zero: none), for pump's timer.
+func (a *notifierActor) clusterPump(ctx actor.Context) (deliver bool, takeOverAt time.Time) {
 	if a.sys.cluster.owner() {
 		if !a.owner {
 			a.log.Info().Msg("cluster: this node delivers the notifications now")
 		}
 		a.owner = true
-		a.takeOver()
-		return true
+		return true, a.takeOver()
 	}
 	if a.owner {
 		a.log.Info().Msg("cluster: another node delivers the notifications now")
@@ -152,18 +153,35 @@ func (a *notifierActor) clusterPump(ctx actor.Context) bool {
 		gen, self := a.gen, ctx.Self()
 		a.timer = time.AfterFunc(time.Second, func() { a.sys.root.Send(self, &notifierWake{gen: gen}) })
 	}
-	return false
+	return false, time.Time{}
 }
 
 // takeOver ends, as interrupted with an unknown outcome, the attempts
 // begun elsewhere (another node, an earlier run of this one) longer ago
 // than takeOverAfter: they are retried, with the same Idempotency-Key.
-func (a *notifierActor) takeOver() {
-	now := a.sys.now()
+// It returns when the youngest of the others will be that old (zero:
+// none is left).
+//
+// Invariant: while an attempt begun elsewhere is in flight, the
+// deliverer's timer fires by its take-over time. Nothing else wakes the
+// deliverer for it: the outbox's NextWake leaves attempts in flight out
+// (their outcome wakes the node that makes them), and a node killed
+// during its attempt sends no outcome, so without this wake the
+// notification stayed pending until an unrelated change pumped the
+// notifier (TestClusterDelivererKilled, TestClusterTakesOverAnAttemptLeftInFlight).
+func (a *notifierActor) takeOver() time.Time {
+	now, after := a.sys.now(), a.sys.cfg.Notifications.takeOverAfter()
 	var recs []notify.Record
+	var next time.Time
 	a.nt.mu.Lock()
 	for _, f := range a.nt.outbox.InFlight() {
-		if a.mine[f.ID] || now.Sub(f.Attempt.Start) < a.sys.cfg.Notifications.takeOverAfter() {
+		if a.mine[f.ID] {
+			continue
+		}
+		if at := f.Attempt.Start.Add(after); now.Before(at) {
+			if next.IsZero() || at.Before(next) {
+				next = at
+			}
 			continue
 		}
 		out, err := a.nt.outbox.Finish(f.ID, notify.Attempt{Outcome: notify.Retryable,
@@ -178,6 +196,7 @@ func (a *notifierActor) takeOver() {
 		a.journalOutbox(recs)
 		a.announce(recs)
 	}
+	return next
 }
 
 // proposeChannel publishes a validated channel change; every node (this

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/eventara/eventara/internal/testutil"
@@ -86,25 +87,40 @@ func TestClusterAlerting(t *testing.T) {
 // same body, which check (when set) accepts.
 func sameOnEvery(t *testing.T, c *clusterOf, path string, check func(map[string]any) error) {
 	t.Helper()
-	testutil.WaitFor(t, testutil.Patience, path+" the same on every node", func() error {
+	sameOn(t, c.nodes, path, check)
+}
+
+// sameOn is sameOnEvery for some of the nodes (those running).
+func sameOn(t *testing.T, nodes []*server, path string, check func(map[string]any) error) {
+	t.Helper()
+	testutil.WaitFor(t, testutil.Patience, path+" the same on "+nodeAddrs(nodes), func() error {
 		var first []byte
-		for i, s := range c.nodes {
+		for i, s := range nodes {
 			code, body := do(t, http.MethodGet, s.url(path), "", nil)
 			if code != http.StatusOK {
-				return fmt.Errorf("node %d: %d %s", i+1, code, body)
+				return fmt.Errorf("%s: %d %s", s.addr, code, body)
 			}
 			if i == 0 {
 				first = body
 				continue
 			}
 			if !bytes.Equal(first, body) {
-				return fmt.Errorf("node %d differs:\n%s\n%s", i+1, first, body)
+				return fmt.Errorf("%s and %s differ:\n%s\n%s", nodes[0].addr, s.addr, first, body)
 			}
 		}
 		if check == nil {
 			return nil
 		}
-		_, m := getJSON(t, c.nodes[0].url(path))
+		_, m := getJSON(t, nodes[0].url(path))
 		return check(m)
 	})
+}
+
+// nodeAddrs names nodes by their HTTP addresses.
+func nodeAddrs(nodes []*server) string {
+	addrs := make([]string, len(nodes))
+	for i, s := range nodes {
+		addrs[i] = s.addr
+	}
+	return strings.Join(addrs, ", ")
 }

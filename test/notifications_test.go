@@ -31,11 +31,18 @@ type receiver struct {
 	t         *testing.T
 	mu        sync.Mutex
 	requests  []string                  // Idempotency-Key of each request, in order
+	posts     []webhookPost             // each request, in order
 	processed map[string]map[string]any // by Idempotency-Key: the body first processed
 	badSigs   []string
 	failing   func(key string, n int) bool // n: the request's number for this key, from 1
 	hold      chan struct{}
 	arrived   chan string // each request's key, when set (never blocks)
+}
+
+// webhookPost is one request as the receiver got it.
+type webhookPost struct {
+	header http.Header
+	body   []byte
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -50,6 +57,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	key := req.Header.Get("Idempotency-Key")
 	r.mu.Lock()
 	r.requests = append(r.requests, key)
+	r.posts = append(r.posts, webhookPost{header: req.Header.Clone(), body: body})
 	n := 0
 	for _, k := range r.requests {
 		if k == key {
@@ -104,6 +112,20 @@ func (r *receiver) got(key string) (map[string]any, int) {
 		r.t.Errorf("requests whose signature did not verify: %v", r.badSigs)
 	}
 	return r.processed[key], n
+}
+
+// postsFor returns the requests whose X-Eventara-Alert-Id is alertID and
+// X-Eventara-Event is event, in order, whatever their Idempotency-Key.
+func (r *receiver) postsFor(alertID, event string) []webhookPost {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []webhookPost
+	for _, p := range r.posts {
+		if p.header.Get(notify.HeaderAlertID) == alertID && p.header.Get(notify.HeaderEvent) == event {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (r *receiver) waitProcessed(t *testing.T, key string) map[string]any {
