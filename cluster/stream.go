@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,6 +38,10 @@ type StreamConfig struct {
 	// Tick is the period of the server-generated tick. Zero means 1 s;
 	// NATS schedules fire at most once a second, so less is refused.
 	Tick time.Duration
+	// CheckpointBucket is the object store of the shared checkpoints
+	// (checkpoint.go), created beside the stream with its replicas.
+	// Letters, digits, '-' and '_'. Zero means Name + "_CHECKPOINTS".
+	CheckpointBucket string
 }
 
 func (c *StreamConfig) setDefaults(n *Node) error {
@@ -61,6 +66,9 @@ func (c *StreamConfig) setDefaults(n *Node) error {
 	if c.Tick == 0 {
 		c.Tick = time.Second
 	}
+	if c.CheckpointBucket == "" {
+		c.CheckpointBucket = c.Name + "_CHECKPOINTS"
+	}
 	switch {
 	case strings.ContainsAny(c.Name, " \t\r\n.*>/\\"):
 		return fmt.Errorf("%w: stream Name %q", ErrInvalidConfig, c.Name)
@@ -75,6 +83,8 @@ func (c *StreamConfig) setDefaults(n *Node) error {
 		return fmt.Errorf("%w: MaxAge %s shorter than Duplicates %s", ErrInvalidConfig, c.MaxAge, c.Duplicates)
 	case c.Tick < time.Second:
 		return fmt.Errorf("%w: Tick %s (at least 1s)", ErrInvalidConfig, c.Tick)
+	case !validBucket.MatchString(c.CheckpointBucket):
+		return fmt.Errorf("%w: CheckpointBucket %q (letters, digits, - and _; set it when Name has others)", ErrInvalidConfig, c.CheckpointBucket)
 	}
 	return nil
 }
@@ -87,10 +97,12 @@ type Stream struct {
 	events   string
 	tick     string
 	schedule string
+	// checkpoints is the shared checkpoints' bucket once opened.
+	checkpoints atomic.Pointer[jetstream.ObjectStore]
 }
 
 // Stream creates the stream, or updates it to cfg, and makes sure its tick
-// schedule is there; it returns once the stream has a leader. Every node
+// schedule and its shared checkpoints' bucket are there; it returns once the stream has a leader. Every node
 // calls it at start, concurrently: creation is idempotent, and the
 // schedule is published under a fixed message ID, so the duplicate window
 // keeps one. Each JetStream call has its own OpTimeout and is retried, up
@@ -125,6 +137,9 @@ func (n *Node) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 	}
 	if err == nil {
 		err = n.retry(ctx, "stream "+cfg.Name+" tick schedule", s.ensureTick)
+	}
+	if err == nil {
+		err = n.retry(ctx, "checkpoint bucket "+cfg.CheckpointBucket, s.ensureCheckpoints)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", cfg.Name, err)
