@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -62,6 +64,8 @@ type SharedCheckpointInfo struct {
 	At   time.Time
 	// Size is the encoded checkpoint's size in bytes.
 	Size uint64
+
+	obj *jetstream.ObjectInfo
 }
 
 // sharedCheckpointMagic opens an encoded SharedCheckpoint, followed by
@@ -193,17 +197,36 @@ const (
 
 // ensureCheckpoints creates the shared checkpoints' bucket, or updates it
 // to the stream's replicas.
+//
+// The bucket's stream is made here, in the layout of nats.go's object
+// stores (ObjectStoreConfig), but without direct gets, and it is read
+// through its leader alone (listObjects, readObject), not with nats.go's
+// List and Get: direct gets are answered by any replica, and the
+// consumers List and Get create are placed on this node's replica, so a
+// replica still catching up (a node back with an empty disk) found no
+// checkpoint, or only some (TestSharedCheckpointsOnWipedNode). Writes
+// (Put) go to the leader anyway.
 func (s *Stream) ensureCheckpoints(ctx context.Context) error {
-	obs, err := s.node.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:      s.cfg.CheckpointBucket,
-		Description: "Eventara shared checkpoints of stream " + s.cfg.Name + ": one per node, for nodes joining past its retention",
+	b := s.cfg.CheckpointBucket
+	_, err := s.node.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        bucketStream(b),
+		Description: "Eventara shared checkpoints of stream " + s.cfg.Name + ": one object per node, for nodes joining past its retention",
+		Subjects:    []string{"$O." + b + ".C.>", "$O." + b + ".M.>"},
+		MaxBytes:    -1,
 		Storage:     jetstream.FileStorage,
 		Replicas:    s.cfg.Replicas,
+		Discard:     jetstream.DiscardNew,
+		AllowRollup: true,
+		AllowDirect: false,
 	})
 	if err != nil {
 		if isPermanent(err) {
-			return fmt.Errorf("%w: checkpoint bucket %s: %v", ErrInvalidConfig, s.cfg.CheckpointBucket, err)
+			return fmt.Errorf("%w: checkpoint bucket %s: %v", ErrInvalidConfig, b, err)
 		}
+		return err
+	}
+	obs, err := s.node.js.ObjectStore(ctx, b)
+	if err != nil {
 		return err
 	}
 	s.checkpoints.Store(&obs)
@@ -255,20 +278,73 @@ func (s *Stream) SaveSharedCheckpoint(ctx context.Context, cp SharedCheckpoint) 
 	return len(data), nil
 }
 
+// bucketStream is the stream under an object store.
+func bucketStream(bucket string) string { return "OBJ_" + bucket }
+
+// listObjects returns the metadata of every object in the bucket, as its
+// leader has them: the meta subjects from the leader's stream info, then
+// each one's last message.
+func (s *Stream) listObjects(ctx context.Context) ([]*jetstream.ObjectInfo, jetstream.Stream, error) {
+	b := s.cfg.CheckpointBucket
+	st, err := s.node.js.Stream(ctx, bucketStream(b))
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter("$O."+b+".M.>"))
+	if err != nil {
+		return nil, nil, err
+	}
+	objs := make([]*jetstream.ObjectInfo, 0, len(info.State.Subjects))
+	for subj := range info.State.Subjects {
+		m, err := st.GetLastMsgForSubject(ctx, subj)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		var o jetstream.ObjectInfo
+		if json.Unmarshal(m.Data, &o) == nil && !o.Deleted {
+			objs = append(objs, &o)
+		}
+	}
+	return objs, st, nil
+}
+
+// readObject reads o's chunks from the bucket's leader and checks them
+// against its size and digest.
+func readObject(ctx context.Context, st jetstream.Stream, bucket string, o *jetstream.ObjectInfo) ([]byte, error) {
+	subj := "$O." + bucket + ".C." + o.NUID
+	data := make([]byte, 0, o.Size)
+	h := sha256.New()
+	seq := uint64(1)
+	for range o.Chunks {
+		m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subj))
+		if err != nil {
+			return nil, fmt.Errorf("chunk %d: %w", len(data), err)
+		}
+		data = append(data, m.Data...)
+		h.Write(m.Data)
+		seq = m.Sequence + 1
+	}
+	if uint64(len(data)) != o.Size || jetstream.GetObjectDigestValue(h) != o.Digest {
+		return nil, fmt.Errorf("%d bytes read of %d, or a digest other than %s (replaced while read?)", len(data), o.Size, o.Digest)
+	}
+	return data, nil
+}
+
 // SharedCheckpoints lists the stored shared checkpoints, the highest
-// sequence first, from their metadata alone. An object that is not one
-// (no or bad metadata) is left out.
+// sequence first, from their metadata alone, as the bucket's leader has
+// them. An object that is not one (no or bad metadata) is left out.
 func (s *Stream) SharedCheckpoints(ctx context.Context) ([]SharedCheckpointInfo, error) {
-	obs, err := s.objects(ctx)
+	infos, _, err := s.sharedCheckpoints(ctx)
+	return infos, err
+}
+
+func (s *Stream) sharedCheckpoints(ctx context.Context) ([]SharedCheckpointInfo, jetstream.Stream, error) {
+	objs, st, err := s.listObjects(ctx)
 	if err != nil {
-		return nil, err
-	}
-	objs, err := obs.List(ctx)
-	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list shared checkpoints: %w", err)
+		return nil, nil, fmt.Errorf("list shared checkpoints: %w", err)
 	}
 	infos := make([]SharedCheckpointInfo, 0, len(objs))
 	for _, o := range objs {
@@ -282,7 +358,7 @@ func (s *Stream) SharedCheckpoints(ctx context.Context) ([]SharedCheckpointInfo,
 		}
 		return strings.Compare(a.Node, b.Node)
 	})
-	return infos, nil
+	return infos, st, nil
 }
 
 func checkpointInfo(o *jetstream.ObjectInfo) (SharedCheckpointInfo, bool) {
@@ -297,20 +373,16 @@ func checkpointInfo(o *jetstream.ObjectInfo) (SharedCheckpointInfo, bool) {
 	if err != nil {
 		return SharedCheckpointInfo{}, false
 	}
-	return SharedCheckpointInfo{Seq: seq, Node: o.Metadata[metaNode], At: at, Size: o.Size}, true
+	return SharedCheckpointInfo{Seq: seq, Node: o.Metadata[metaNode], At: at, Size: o.Size, obj: o}, true
 }
 
 // LatestSharedCheckpoint returns the shared checkpoint with the highest
-// sequence, if that is at least minSeq. One that cannot be read or
-// decoded (replaced while read, written by another format version) is
-// skipped for the next highest, still at least minSeq; skipped says why
-// each was. ok is false when none qualifies.
+// sequence, if that is at least minSeq, read from the bucket's leader.
+// One that cannot be read or decoded (replaced while read, written by
+// another format version) is skipped for the next highest, still at least
+// minSeq; skipped says why each was. ok is false when none qualifies.
 func (s *Stream) LatestSharedCheckpoint(ctx context.Context, minSeq uint64) (cp SharedCheckpoint, ok bool, skipped []error, err error) {
-	infos, err := s.SharedCheckpoints(ctx)
-	if err != nil {
-		return cp, false, nil, err
-	}
-	obs, err := s.objects(ctx)
+	infos, st, err := s.sharedCheckpoints(ctx)
 	if err != nil {
 		return cp, false, nil, err
 	}
@@ -318,7 +390,7 @@ func (s *Stream) LatestSharedCheckpoint(ctx context.Context, minSeq uint64) (cp 
 		if info.Seq < minSeq {
 			break
 		}
-		data, err := obs.GetBytes(ctx, info.Node)
+		data, err := readObject(ctx, st, s.cfg.CheckpointBucket, info.obj)
 		if err == nil {
 			cp, err = DecodeSharedCheckpoint(data)
 		}
@@ -337,10 +409,13 @@ func (s *Stream) LatestSharedCheckpoint(ctx context.Context, minSeq uint64) (cp 
 	return SharedCheckpoint{}, false, skipped, nil
 }
 
-// FirstRetained returns the sequence of the stream's first record, note
-// or tick still stored: older ones were removed by MaxAge. It is
-// LastSeq+1 when none is left. (StreamInfo.FirstSeq cannot tell: the
-// tick's schedule never expires and sits before them.)
+// FirstRetained returns the lowest sequence from which the stream still
+// holds every record, note and tick: older ones were removed by MaxAge.
+// It is the first one still stored, or the tick schedule's message when
+// that sits right before it (it is never removed, and never delivered),
+// or LastSeq+1 when none is left. A reader that applied everything before
+// it can go on from the stream; one that did not has lost records.
+// (StreamInfo.FirstSeq cannot tell: the schedule sits before them all.)
 func (s *Stream) FirstRetained(ctx context.Context) (uint64, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -353,12 +428,18 @@ func (s *Stream) FirstRetained(ctx context.Context) (uint64, error) {
 	}
 	// Records and notes go to Prefix.events and ticks to Prefix.tick: the
 	// one-token wildcard takes both and not the schedule's subject.
+	var first uint64
 	m, err := js.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(s.cfg.Prefix+".*"))
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return js.CachedInfo().State.LastSeq + 1, nil
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		first = js.CachedInfo().State.LastSeq + 1
+	case err != nil:
 		return 0, fmt.Errorf("stream %s first retained: %w", s.cfg.Name, err)
+	default:
+		first = m.Sequence
 	}
-	return m.Sequence, nil
+	if first > 1 && first-1 == s.scheduleSeq.Load() {
+		first--
+	}
+	return first, nil
 }

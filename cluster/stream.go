@@ -97,8 +97,11 @@ type Stream struct {
 	events   string
 	tick     string
 	schedule string
-	// checkpoints is the shared checkpoints' bucket once opened.
+	// checkpoints is the shared checkpoints' bucket once opened;
+	// scheduleSeq the tick schedule message's sequence as ensureTick
+	// found or stored it (0: not known).
 	checkpoints atomic.Pointer[jetstream.ObjectStore]
+	scheduleSeq atomic.Uint64
 }
 
 // Stream creates the stream, or updates it to cfg, and makes sure its tick
@@ -190,17 +193,19 @@ func (s *Stream) ensureTick(ctx context.Context) error {
 	case err == nil && last.Header.Get(jetstream.ScheduleHeader) == every &&
 		last.Header.Get(jetstream.ScheduleTargetHeader) == s.tick &&
 		last.Header.Get(jetstream.MsgTTLHeader) == ttlNever:
+		s.scheduleSeq.Store(last.Sequence)
 		return nil
 	case err != nil && !errors.Is(err, jetstream.ErrMsgNotFound):
 		return err
 	}
-	_, err = s.node.js.PublishMsg(ctx, &nats.Msg{Subject: s.schedule, Header: nats.Header{jetstream.MsgTTLHeader: []string{ttlNever}}},
+	ack, err := s.node.js.PublishMsg(ctx, &nats.Msg{Subject: s.schedule, Header: nats.Header{jetstream.MsgTTLHeader: []string{ttlNever}}},
 		jetstream.WithMsgID(s.cfg.Prefix+".tick "+every),
 		jetstream.WithScheduleEvery(s.cfg.Tick),
 		jetstream.WithScheduleTarget(s.tick))
 	if err != nil {
 		return err
 	}
+	s.scheduleSeq.Store(ack.Sequence)
 	s.node.log.Info().Str("stream", s.cfg.Name).Str("schedule", every).Str("subject", s.tick).
 		Msg("cluster: tick scheduled")
 	return nil
