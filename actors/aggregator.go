@@ -344,7 +344,8 @@ func (a *aggregatorActor) finishTick(ctx actor.Context) {
 	a.held = a.held[:0]
 	a.stream.built(a.sys.cluster)
 	due := a.sinceCheckpoint >= a.sys.cfg.CheckpointEvents ||
-		(a.sinceCheckpoint > 0 && now.Sub(a.lastCheckpoint) >= a.sys.cfg.CheckpointInterval)
+		(a.sinceCheckpoint > 0 && now.Sub(a.lastCheckpoint) >= a.sys.cfg.CheckpointInterval) ||
+		a.stream.idleDue(now, a.lastCheckpoint, a.sys.cluster)
 	a.maybeCheckpoint(ctx, now, due)
 	if t := a.stream.takePending(); t != nil {
 		a.streamTick(ctx, t)
@@ -382,6 +383,7 @@ func (a *aggregatorActor) maybeCheckpoint(ctx actor.Context, now time.Time, due 
 	a.finals = nil
 	c.self = ctx.Self()
 	a.capture, a.checkpointing = c, true
+	a.stream.checkpointAt(c.cp.Seq)
 	a.sinceCheckpoint = 0
 	a.lastCheckpoint = now
 	for _, w := range a.windows {

@@ -216,16 +216,19 @@ func (r *applierRun) consume(epoch, after uint64) bool {
 
 // checkRetention notes a first message past the one asked for: the
 // stream's retention removed what lay between (the tick's schedule
-// message, never delivered, accounts for one sequence).
+// message, never delivered, accounts for one sequence). Removed records
+// the state already covers (a node started from a shared checkpoint,
+// floor, reads from the stream's first retained sequence below it) are
+// missed by the local journal only, not by the totals: no gap.
 func (r *applierRun) checkRetention(seq uint64) {
 	if !r.first {
 		return
 	}
 	r.first = false
-	if seq <= r.from+1 {
+	if seq <= r.from+1 || seq <= r.c.floor.Load()+1 {
 		return
 	}
-	msg := fmt.Sprintf("this node's checkpoint is older than the cluster stream's retention: stream sequences %d to %d were removed before it read them, so its totals miss those records; a shared checkpoint to start from is a later step of cluster mode", r.from, seq-1)
+	msg := r.c.gapReason(r.from, seq)
 	r.c.gap.Store(msg)
 	r.log.Error().Uint64("from", r.from).Uint64("first", seq).Msg(msg)
 }

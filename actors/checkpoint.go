@@ -181,11 +181,22 @@ func (r *recovered) load(cp journal.Checkpoint, specs []snapshots.WindowSpec) er
 }
 
 // saveCheckpoint writes cp and records its time for health and metrics.
+// A cluster node whose totals miss records removed by the stream's
+// retention (a gap) writes none: it keeps its last good checkpoint, so
+// that its next start sees the gap again and can start from a shared
+// checkpoint, and it never shares its state (sharedcp.go).
 func (s *System) saveCheckpoint(cp journal.Checkpoint) error {
+	if s.cluster != nil && s.cluster.gapped() {
+		s.log.Debug().Uint64("seq", cp.Seq).Msg("checkpoint not written: this node's totals miss records (retention gap)")
+		return nil
+	}
 	if err := s.cfg.Journal.SaveCheckpoint(cp); err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", cp.UpTo, err)
 	}
 	s.checkpointAt.Store(cp.At.UnixMilli())
+	if s.cluster != nil {
+		s.cluster.shared.offer(cp)
+	}
 	s.log.Debug().Str("seq", cp.UpTo.String()).Int("bytes", len(cp.State)).Msg("checkpoint written")
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
 
 	"github.com/eventara/eventara/cluster"
 	"github.com/eventara/eventara/journal"
@@ -47,7 +48,11 @@ import (
 //     asks the applier to read the stream again from its sequence
 //     (rewind): every batch and tick carries the rewind epoch it was read
 //     in, and an actor drops what was read before its own restart, then
-//     skips by sequence what it already applied.
+//     skips by sequence what it already applied;
+//   - each node also publishes its checkpoint to the cluster now and
+//     then, and a node whose own checkpoint is older than the stream's
+//     retention (new, wiped, down too long) starts from the newest of
+//     those instead (sharedcp.go).
 
 // ErrNoQuorum wraps an append the cluster's stream did not acknowledge in
 // time: no quorum of nodes, no stream leader (an election), acks lost.
@@ -70,6 +75,10 @@ type ClusterConfig struct {
 	// InfoInterval is how often the stream's state is asked for health,
 	// GET /api/v1/system/cluster and the gauges. Zero means 1 s.
 	InfoInterval time.Duration
+	// SharedCheckpointInterval is the least time between two shared
+	// checkpoints this node publishes (sharedcp.go). Zero means a quarter
+	// of the stream's MaxAge, at most 5 minutes.
+	SharedCheckpointInterval time.Duration
 
 	// Tests running several nodes on one NATS server set these: the
 	// node's name ("" means Node's) and who delivers (nil: the stream's
@@ -117,16 +126,25 @@ type clusterState struct {
 
 	info     atomic.Pointer[streamView]
 	infoBusy atomic.Bool
+
+	// shared publishes this node's shared checkpoints (sharedcp.go); floor
+	// is the sequence of the shared checkpoint this node started from (0:
+	// its own), below which records removed by retention cost only the
+	// local journal, not the totals (checkRetention).
+	shared *sharedCheckpoints
+	floor  atomic.Uint64
 }
 
-// streamView is the stream's state as last asked.
+// streamView is the stream's state as last asked; first is its first
+// retained record or tick (0 when that question failed).
 type streamView struct {
-	at   time.Time
-	info cluster.StreamInfo
-	err  error
+	at    time.Time
+	info  cluster.StreamInfo
+	first uint64
+	err   error
 }
 
-func newClusterState(cfg *ClusterConfig, j Journal, m *telemetry.Metrics) (*clusterState, error) {
+func newClusterState(cfg *ClusterConfig, j Journal, m *telemetry.Metrics, log zerolog.Logger) (*clusterState, error) {
 	if cfg.Node == nil || cfg.Stream == nil || cfg.Publisher == nil {
 		return nil, errors.New("actors: ClusterConfig needs Node, Stream and Publisher")
 	}
@@ -140,7 +158,10 @@ func newClusterState(cfg *ClusterConfig, j Journal, m *telemetry.Metrics) (*clus
 	if cfg.InfoInterval <= 0 {
 		cfg.InfoInterval = time.Second
 	}
-	c := &clusterState{cfg: *cfg, local: local, metrics: m}
+	if cfg.SharedCheckpointInterval <= 0 {
+		cfg.SharedCheckpointInterval = sharedEvery(cfg.Stream.Config().MaxAge)
+	}
+	c := &clusterState{cfg: *cfg, local: local, metrics: m, shared: newSharedCheckpoints(cfg, log)}
 	c.gap.Store("")
 	c.applyErr.Store("")
 	return c, nil
@@ -337,9 +358,8 @@ func (c *clusterState) view() *streamView {
 	if v == nil && c.infoBusy.CompareAndSwap(false, true) {
 		// The first question is answered before health says anything.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		info, err := c.cfg.Stream.Info(ctx)
+		v = c.askStream(ctx)
 		cancel()
-		v = &streamView{at: time.Now(), info: info, err: err}
 		c.info.Store(v)
 		c.infoBusy.Store(false)
 		return v
@@ -349,9 +369,19 @@ func (c *clusterState) view() *streamView {
 			defer c.infoBusy.Store(false)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			info, err := c.cfg.Stream.Info(ctx)
-			c.info.Store(&streamView{at: time.Now(), info: info, err: err})
+			c.info.Store(c.askStream(ctx))
 		}()
+	}
+	return v
+}
+
+// askStream asks the stream's leader for its state and where its
+// retained records begin.
+func (c *clusterState) askStream(ctx context.Context) *streamView {
+	info, err := c.cfg.Stream.Info(ctx)
+	v := &streamView{at: time.Now(), info: info, err: err}
+	if err == nil {
+		v.first, _ = c.cfg.Stream.FirstRetained(ctx)
 	}
 	return v
 }
@@ -378,9 +408,22 @@ type ClusterHealth struct {
 	// could not be read.
 	InfoAge   time.Duration
 	InfoError string
+	// First is the stream's first retained record or tick: older ones
+	// were removed by its retention (0 when not known).
+	First uint64
 	// RetentionGap says records were removed by the stream's retention
 	// before this node read them.
 	RetentionGap string
+	// StartedFrom is the shared checkpoint this node started from, its
+	// own being older than the stream's retention; nil when it started
+	// from its own.
+	StartedFrom *SharedCheckpointView
+	// Shared is the newest shared checkpoint in the cluster this node
+	// knows of (nil: none yet); SharedAge its age; SharedError why this
+	// node's last publication or listing of them failed.
+	Shared      *SharedCheckpointView
+	SharedAge   time.Duration
+	SharedError string
 	// ApplyError is the local journal's last failure to store a record.
 	ApplyError string
 }
@@ -404,6 +447,11 @@ func (s *System) Cluster() (ClusterHealth, bool) {
 	h := ClusterHealth{Node: c.cfg.Node.Name(), Applied: c.handed.Load(), Consuming: c.consuming.Load()}
 	h.RetentionGap, _ = c.gap.Load().(string)
 	h.ApplyError, _ = c.applyErr.Load().(string)
+	h.StartedFrom, h.Shared = c.shared.startedFrom.Load(), c.shared.newest.Load()
+	if h.Shared != nil {
+		h.SharedAge = time.Since(h.Shared.At)
+	}
+	h.SharedError, _ = c.shared.err.Load().(string)
 	v := c.view()
 	switch {
 	case v == nil:
@@ -412,7 +460,7 @@ func (s *System) Cluster() (ClusterHealth, bool) {
 		h.InfoError, h.InfoAge = v.err.Error(), time.Since(v.at)
 	default:
 		h.InfoAge = time.Since(v.at)
-		h.Leader, h.Last = v.info.Leader, v.info.LastSeq
+		h.Leader, h.Last, h.First = v.info.Leader, v.info.LastSeq, v.first
 		up := 0
 		if h.Leader != "" {
 			h.Nodes = append(h.Nodes, ClusterNode{Name: h.Leader, Leader: true, Current: true})
@@ -467,6 +515,20 @@ func (s *System) ClusterFigures() (lag uint64, peers int, ok bool) {
 	return ch.Lag, ch.Peers, ok
 }
 
+// SharedCheckpointAge is the age of the newest shared checkpoint this
+// node knows of; ok is false on a single node and before any is known
+// (telemetry.ClusterSource).
+func (s *System) SharedCheckpointAge() (time.Duration, bool) {
+	if s.cluster == nil {
+		return 0, false
+	}
+	v := s.cluster.shared.newest.Load()
+	if v == nil {
+		return 0, false
+	}
+	return time.Since(v.At), true
+}
+
 // streamTick is a Tick's cluster-mode part: its stream sequence, the
 // epoch it was read in, and done, closed once its snapshot is built or
 // the tick dropped.
@@ -489,6 +551,8 @@ type aggStream struct {
 	seq, epoch uint64
 	cur        *streamTick
 	pending    *Tick
+	// checkpointed is the sequence of the last checkpoint (idleDue).
+	checkpointed uint64
 }
 
 func (s *aggStream) clone() *aggStream {

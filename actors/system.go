@@ -189,7 +189,13 @@ func Start(cfg Config) (*System, error) {
 	s.admission = &admission{max: int64(cfg.MaxPendingEvents), backlog: s.backlog}
 	var err error
 	if cfg.Cluster != nil {
-		if s.cluster, err = newClusterState(cfg.Cluster, cfg.Journal, cfg.Metrics); err != nil {
+		if s.cluster, err = newClusterState(cfg.Cluster, cfg.Journal, cfg.Metrics, cfg.Log); err != nil {
+			return nil, err
+		}
+	}
+	var readAfter uint64 // cluster mode: where the applier starts, when not after the checkpoint
+	if s.cluster != nil {
+		if readAfter, err = s.cluster.startFromShared(cfg.Journal, cfg.Log); err != nil {
 			return nil, err
 		}
 	}
@@ -243,9 +249,13 @@ func Start(cfg Config) (*System, error) {
 	s.sendTick(cfg.Now())
 	if s.cluster != nil {
 		// The stream's ticks replace the scheduler.
-		if err := s.startApplier(rec.seq); err != nil {
+		if readAfter == 0 {
+			readAfter = rec.seq
+		}
+		if err := s.startApplier(readAfter); err != nil {
 			return nil, err
 		}
+		go s.cluster.shared.run()
 	} else {
 		schedProps := props(KindScheduler, func() actor.Actor {
 			return &schedulerActor{sys: s, interval: cfg.Tick}
@@ -502,6 +512,9 @@ func (s *System) Stop(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	stop(s.aggregator)
+	if s.cluster != nil {
+		s.cluster.shared.close() // a publication in progress is abandoned
+	}
 	stop(s.rules) // after the aggregator: no tick comes after; it compacts its log
 	s.alerting.notify.close()
 	stop(s.notifier) // after the rules' hand-over: it compacts its log, stops the sends in progress

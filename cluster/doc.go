@@ -33,6 +33,10 @@
 //     first per ID (which node's request took a key first).
 //   - consume.go: Consumer, in stream order from a sequence, recreated when
 //     it fails, into a bounded channel.
+//   - checkpoint.go: shared checkpoints, one per node in an object store
+//     beside the stream (Stream.SaveSharedCheckpoint,
+//     LatestSharedCheckpoint), for a node that starts past the stream's
+//     retention; Stream.FirstRetained says where the stream now begins.
 //   - import.go: OpenStream (the stream as it is, for a tool that is not a
 //     node) and Stream.RecordIDs (every stored record's ID), for eventara
 //     import.

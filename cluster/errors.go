@@ -34,6 +34,10 @@ var (
 	// ErrClosed is returned (wrapped) by calls on a Node after Shutdown
 	// and by Append once the node's connection is closed.
 	ErrClosed = errors.New("cluster: node shut down")
+	// ErrCheckpointFormat is returned (wrapped) by DecodeSharedCheckpoint
+	// for bytes that are not a shared checkpoint, or one of a format
+	// version this build does not read.
+	ErrCheckpointFormat = errors.New("cluster: not a shared checkpoint this build reads")
 )
 
 // AppendError is the error of an Append that did not get every record

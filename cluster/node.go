@@ -105,7 +105,8 @@ type Node struct {
 
 // Start starts the node and returns once it is ready: the embedded server
 // accepts connections, the connection is up and JetStream has a meta
-// leader (on a cluster: a quorum of peers is up). It gives up after
+// leader (on a cluster: a quorum of peers is up) that an embedded server
+// is current with. It gives up after
 // cfg.ReadyTimeout or when ctx ends, with an error matching ErrNotReady
 // or ErrInvalidConfig, and then leaves nothing running.
 func Start(ctx context.Context, cfg Config) (*Node, error) {
@@ -273,11 +274,21 @@ func (n *Node) asyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
 }
 
 // waitMetaLeader polls JetStream's account info, which only a meta leader
-// answers, each call under its own OpTimeout, until it answers or ctx ends.
+// answers, each call under its own OpTimeout, until it answers or ctx
+// ends; an embedded server must also be current with the meta leader. A
+// server back with an empty store (its disk lost) is not at first: right
+// after its start, one reported the stream as beginning at sequence 3
+// though the leader's began past 100, and listed no shared checkpoint
+// (TestClusterLateJoiner, before this wait).
 func (n *Node) waitMetaLeader(ctx context.Context) error {
 	return n.retry(ctx, "JetStream meta leader", func(ctx context.Context) error {
-		_, err := n.js.AccountInfo(ctx)
-		return err
+		if _, err := n.js.AccountInfo(ctx); err != nil {
+			return err
+		}
+		if n.srv != nil && !n.srv.JetStreamIsCurrent() {
+			return errors.New("not current with the JetStream meta leader yet")
+		}
+		return nil
 	})
 }
 

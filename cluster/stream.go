@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,6 +38,10 @@ type StreamConfig struct {
 	// Tick is the period of the server-generated tick. Zero means 1 s;
 	// NATS schedules fire at most once a second, so less is refused.
 	Tick time.Duration
+	// CheckpointBucket is the object store of the shared checkpoints
+	// (checkpoint.go), created beside the stream with its replicas.
+	// Letters, digits, '-' and '_'. Zero means Name + "_CHECKPOINTS".
+	CheckpointBucket string
 }
 
 func (c *StreamConfig) setDefaults(n *Node) error {
@@ -61,6 +66,9 @@ func (c *StreamConfig) setDefaults(n *Node) error {
 	if c.Tick == 0 {
 		c.Tick = time.Second
 	}
+	if c.CheckpointBucket == "" {
+		c.CheckpointBucket = c.Name + "_CHECKPOINTS"
+	}
 	switch {
 	case strings.ContainsAny(c.Name, " \t\r\n.*>/\\"):
 		return fmt.Errorf("%w: stream Name %q", ErrInvalidConfig, c.Name)
@@ -75,6 +83,8 @@ func (c *StreamConfig) setDefaults(n *Node) error {
 		return fmt.Errorf("%w: MaxAge %s shorter than Duplicates %s", ErrInvalidConfig, c.MaxAge, c.Duplicates)
 	case c.Tick < time.Second:
 		return fmt.Errorf("%w: Tick %s (at least 1s)", ErrInvalidConfig, c.Tick)
+	case !validBucket.MatchString(c.CheckpointBucket):
+		return fmt.Errorf("%w: CheckpointBucket %q (letters, digits, - and _; set it when Name has others)", ErrInvalidConfig, c.CheckpointBucket)
 	}
 	return nil
 }
@@ -87,10 +97,15 @@ type Stream struct {
 	events   string
 	tick     string
 	schedule string
+	// checkpoints is the shared checkpoints' bucket once opened;
+	// scheduleSeq the tick schedule message's sequence as ensureTick
+	// found or stored it (0: not known).
+	checkpoints atomic.Pointer[jetstream.ObjectStore]
+	scheduleSeq atomic.Uint64
 }
 
 // Stream creates the stream, or updates it to cfg, and makes sure its tick
-// schedule is there; it returns once the stream has a leader. Every node
+// schedule and its shared checkpoints' bucket are there; it returns once the stream has a leader. Every node
 // calls it at start, concurrently: creation is idempotent, and the
 // schedule is published under a fixed message ID, so the duplicate window
 // keeps one. Each JetStream call has its own OpTimeout and is retried, up
@@ -125,6 +140,9 @@ func (n *Node) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 	}
 	if err == nil {
 		err = n.retry(ctx, "stream "+cfg.Name+" tick schedule", s.ensureTick)
+	}
+	if err == nil {
+		err = n.retry(ctx, "checkpoint bucket "+cfg.CheckpointBucket, s.ensureCheckpoints)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", cfg.Name, err)
@@ -175,17 +193,19 @@ func (s *Stream) ensureTick(ctx context.Context) error {
 	case err == nil && last.Header.Get(jetstream.ScheduleHeader) == every &&
 		last.Header.Get(jetstream.ScheduleTargetHeader) == s.tick &&
 		last.Header.Get(jetstream.MsgTTLHeader) == ttlNever:
+		s.scheduleSeq.Store(last.Sequence)
 		return nil
 	case err != nil && !errors.Is(err, jetstream.ErrMsgNotFound):
 		return err
 	}
-	_, err = s.node.js.PublishMsg(ctx, &nats.Msg{Subject: s.schedule, Header: nats.Header{jetstream.MsgTTLHeader: []string{ttlNever}}},
+	ack, err := s.node.js.PublishMsg(ctx, &nats.Msg{Subject: s.schedule, Header: nats.Header{jetstream.MsgTTLHeader: []string{ttlNever}}},
 		jetstream.WithMsgID(s.cfg.Prefix+".tick "+every),
 		jetstream.WithScheduleEvery(s.cfg.Tick),
 		jetstream.WithScheduleTarget(s.tick))
 	if err != nil {
 		return err
 	}
+	s.scheduleSeq.Store(ack.Sequence)
 	s.node.log.Info().Str("stream", s.cfg.Name).Str("schedule", every).Str("subject", s.tick).
 		Msg("cluster: tick scheduled")
 	return nil

@@ -12,6 +12,9 @@ type ClusterSource interface {
 	// stream's last (lag) and the nodes it sees up, itself included;
 	// ok is false on a single node.
 	ClusterFigures() (lag uint64, peers int, ok bool)
+	// SharedCheckpointAge is the age of the newest shared checkpoint the
+	// node knows of; ok is false before it knows any.
+	SharedCheckpointAge() (age time.Duration, ok bool)
 }
 
 type clusterMetrics struct {
@@ -23,6 +26,8 @@ var (
 		"Messages of the cluster stream this node has not applied yet (stream last sequence minus applied).", nil, nil)
 	clusterPeersDesc = prometheus.NewDesc("eventara_cluster_peers",
 		"Nodes of the cluster stream this node sees up, itself included.", nil, nil)
+	clusterSharedAgeDesc = prometheus.NewDesc("eventara_cluster_shared_checkpoint_age_seconds",
+		"Age of the newest shared checkpoint in the cluster this node knows of (what a node joining past the stream's retention starts from); absent before any.", nil, nil)
 )
 
 // ObserveCluster registers the cluster-mode figures: the lag and peers
@@ -54,6 +59,7 @@ type clusterCollector struct{ src ClusterSource }
 func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- clusterLagDesc
 	ch <- clusterPeersDesc
+	ch <- clusterSharedAgeDesc
 }
 
 func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
@@ -63,4 +69,7 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(clusterLagDesc, prometheus.GaugeValue, float64(lag))
 	ch <- prometheus.MustNewConstMetric(clusterPeersDesc, prometheus.GaugeValue, float64(peers))
+	if age, ok := c.src.SharedCheckpointAge(); ok {
+		ch <- prometheus.MustNewConstMetric(clusterSharedAgeDesc, prometheus.GaugeValue, age.Seconds())
+	}
 }

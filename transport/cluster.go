@@ -28,8 +28,27 @@ type clusterJSON struct {
 	Nodes        []clusterNodeJSON `json:"nodes"`
 	InfoAgeMs    int64             `json:"infoAgeMs"`
 	InfoError    string            `json:"infoError,omitempty"`
+	FirstSeq     uint64            `json:"firstSeq"`
 	RetentionGap string            `json:"retentionGap,omitempty"`
 	ApplyError   string            `json:"applyError,omitempty"`
+	// StartedFrom and SharedCheckpoint: see actors.ClusterHealth.
+	StartedFrom           *sharedCheckpointJSON `json:"startedFrom,omitempty"`
+	SharedCheckpoint      *sharedCheckpointJSON `json:"sharedCheckpoint,omitempty"`
+	SharedCheckpointError string                `json:"sharedCheckpointError,omitempty"`
+}
+
+type sharedCheckpointJSON struct {
+	Seq   uint64 `json:"seq"`
+	Node  string `json:"node"`
+	At    string `json:"at"`
+	AgeMs *int64 `json:"ageMs,omitempty"`
+}
+
+func sharedCheckpointView(v *actors.SharedCheckpointView) *sharedCheckpointJSON {
+	if v == nil {
+		return nil
+	}
+	return &sharedCheckpointJSON{Seq: v.Seq, Node: v.Node, At: v.At.UTC().Format(timeFormat)}
 }
 
 type clusterNodeJSON struct {
@@ -43,7 +62,13 @@ type clusterNodeJSON struct {
 func clusterView(h *actors.ClusterHealth) *clusterJSON {
 	v := &clusterJSON{Node: h.Node, Leader: h.Leader, Quorum: h.Quorum, Consuming: h.Consuming, PeersSeen: h.Peers,
 		AppliedSeq: h.Applied, StreamSeq: h.Last, Lag: h.Lag, InfoAgeMs: h.InfoAge.Milliseconds(), InfoError: h.InfoError,
-		RetentionGap: h.RetentionGap, ApplyError: h.ApplyError, Nodes: make([]clusterNodeJSON, len(h.Nodes))}
+		FirstSeq: h.First, RetentionGap: h.RetentionGap, ApplyError: h.ApplyError, Nodes: make([]clusterNodeJSON, len(h.Nodes)),
+		StartedFrom: sharedCheckpointView(h.StartedFrom), SharedCheckpoint: sharedCheckpointView(h.Shared),
+		SharedCheckpointError: h.SharedError}
+	if v.SharedCheckpoint != nil {
+		age := h.SharedAge.Milliseconds()
+		v.SharedCheckpoint.AgeMs = &age
+	}
 	for i, n := range h.Nodes {
 		v.Nodes[i] = clusterNodeJSON{Name: n.Name, Leader: n.Leader, Current: n.Current, Offline: n.Offline, Lag: n.Lag}
 	}

@@ -40,7 +40,7 @@ func startCluster(cfg *config, log zerolog.Logger) (*clusterNode, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start cluster node %s: %w", cc.Node, err)
 	}
-	stream, err := node.Stream(ctx, cluster.StreamConfig{MaxAge: cfg.Retention})
+	stream, err := node.Stream(ctx, cluster.StreamConfig{MaxAge: cfg.Retention, Duplicates: cc.Duplicates})
 	if err != nil {
 		node.Shutdown()
 		return nil, fmt.Errorf("open the cluster stream: %w", err)
@@ -51,5 +51,6 @@ func startCluster(cfg *config, log zerolog.Logger) (*clusterNode, error) {
 		return nil, fmt.Errorf("cluster publisher: %w", err)
 	}
 	log.Info().Str("node", cc.Node).Int("replicas", stream.Config().Replicas).Str("nats_client", node.ClientURL()).Msg("cluster stream ready")
-	return &clusterNode{node: node, cfg: &actors.ClusterConfig{Node: node, Stream: stream, Publisher: pub}}, nil
+	return &clusterNode{node: node, cfg: &actors.ClusterConfig{Node: node, Stream: stream, Publisher: pub,
+		SharedCheckpointInterval: cc.SharedInterval}}, nil
 }

@@ -124,5 +124,8 @@ func (c *config) validate() error {
 	if err := c.Cluster.validate(); err != nil {
 		return err
 	}
+	if err := c.Cluster.validateRetention(c.Retention); err != nil {
+		return err
+	}
 	return c.Queues.validate()
 }

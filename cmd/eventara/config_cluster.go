@@ -22,6 +22,11 @@ type clusterConfig struct {
 	// SyncInterval is Sync parsed: 0 means always.
 	SyncInterval time.Duration
 	PeerList     []string
+	// Duplicates is --cluster-duplicate-window; SharedInterval
+	// --shared-checkpoint-interval (0: the default of
+	// actors.ClusterConfig.SharedCheckpointInterval).
+	Duplicates     time.Duration
+	SharedInterval time.Duration
 }
 
 func init() { extraFlags = append(extraFlags, registerClusterFlags) }
@@ -34,7 +39,27 @@ func registerClusterFlags(fs *flagSet, c *config) {
 	fs.String(&cc.Name, "cluster-name", "eventara", "cluster mode: the cluster's name, the same on every node")
 	fs.String(&cc.Client, "nats-listen", "", "cluster mode: the embedded NATS client listener host:port for tools such as the nats CLI (empty: 127.0.0.1 on a random port)")
 	fs.String(&cc.URL, "nats-url", "", "cluster mode on an existing NATS deployment (JetStream on): its URL(s), comma-separated; Eventara then starts no NATS server of its own")
+	fs.Duration(&cc.Duplicates, "cluster-duplicate-window", 2*time.Minute, "cluster mode: how long the stream remembers a stored event's id, so that a publish retried within it (the node retries for up to 10s) or a racing Idempotency-Key claim is stored once; each id in the window costs the NATS server about 140 bytes; 10s to --retention")
+	fs.Duration(&cc.SharedInterval, "shared-checkpoint-interval", 0, "cluster mode: the least time between two shared checkpoints this node publishes (its metrics state, uploaded to the cluster, for a node that joins after the stream's --retention); 0 means a quarter of --retention, at most 5m; at most half of --retention")
 	fs.String(&cc.Sync, "cluster-sync", "always", "cluster mode: when the embedded NATS fsyncs the stream: always (an acknowledged event is on disk on a quorum) or an interval such as 1s (faster; a crash of a quorum of machines within it loses acknowledged events)")
+}
+
+// validateRetention checks the flags that must fit the stream's
+// retention (--retention).
+func (c *clusterConfig) validateRetention(retention time.Duration) error {
+	if !c.enabled() {
+		if c.Duplicates != 2*time.Minute || c.SharedInterval != 0 {
+			return fmt.Errorf("--cluster-duplicate-window and --shared-checkpoint-interval need cluster mode: give --cluster-listen (embedded NATS) or --nats-url (an existing one)")
+		}
+		return nil
+	}
+	if c.Duplicates < 10*time.Second || c.Duplicates > retention {
+		return fmt.Errorf("--cluster-duplicate-window %s must be at least 10s (a node retries a publish for up to 10s) and at most --retention (%s)", c.Duplicates, retention)
+	}
+	if c.SharedInterval < 0 || c.SharedInterval > retention/2 {
+		return fmt.Errorf("--shared-checkpoint-interval %s must be between 0 (the default) and half of --retention (%s): a node joining past the retention needs a shared checkpoint the stream still holds what follows", c.SharedInterval, retention)
+	}
+	return nil
 }
 
 // enabled says the node runs in cluster mode.

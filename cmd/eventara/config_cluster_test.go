@@ -34,6 +34,16 @@ func TestClusterFlags(t *testing.T) {
 		{"peers without cluster mode", []string{"--cluster-peers", peers}, nil, nil, "need cluster mode"},
 		{"url with routes", []string{"--node-name", "n1", "--nats-url", "nats://x:4222", "--cluster-listen", "127.0.0.1:6221"}, nil, nil, "--nats-url joins"},
 		{"bad node name", []string{"--node-name", "n 1", "--nats-url", "nats://x:4222"}, nil, nil, "--node-name"},
+		{"short retention", []string{"--node-name", "n1", "--nats-url", "nats://x:4222", "--retention", "20s", "--cluster-duplicate-window", "10s",
+			"--shared-checkpoint-interval", "5s"}, nil,
+			func(c *clusterConfig) bool {
+				return c.Duplicates == 10*time.Second && c.SharedInterval == 5*time.Second
+			}, ""},
+		{"retention under the duplicate window", []string{"--node-name", "n1", "--nats-url", "nats://x:4222", "--retention", "1m"}, nil, nil, "at most --retention"},
+		{"duplicate window too short", []string{"--node-name", "n1", "--nats-url", "nats://x:4222", "--cluster-duplicate-window", "1s"}, nil, nil, "at least 10s"},
+		{"shared interval past half the retention", []string{"--node-name", "n1", "--nats-url", "nats://x:4222", "--retention", "1h",
+			"--shared-checkpoint-interval", "31m"}, nil, nil, "half of --retention"},
+		{"shared interval without cluster mode", []string{"--shared-checkpoint-interval", "1m"}, nil, nil, "need cluster mode"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
