@@ -46,15 +46,19 @@ type keyClaimer interface {
 // cluster mode up to maxInFlight (ClusterConfig.GroupsInFlight) groups
 // await the quorum's acks at once, each on its own goroutine, and are
 // answered in whatever order their acks come (the applier, not ingest,
-// hands the stream's records to the aggregator, in stream order). The
+// hands the stream's records to the aggregator, in stream order). A group
+// beyond the first starts only once minExtra events are pending (or a
+// full group): fewer wait for a group in flight to end, as on one node,
+// since each group is a burst of proposals to the stream's raft log and
+// many small bursts cost every node more than a few large ones. The
 // invariants that hold however many are in flight, each with the test
 // that guards it:
 //
-//   - at most maxInFlight groups are in flight; a request is answered
-//     once, after every record of its group is acknowledged (or with the
-//     group's error), whichever group ends first
-//     (TestClusterIngestGroupsInFlight; one group on a single node:
-//     TestIngestOneGroupInFlightOnOneNode);
+//   - at most maxInFlight groups are in flight, a group beyond the first
+//     only with minExtra events; a request is answered once, after every
+//     record of its group is acknowledged (or with the group's error),
+//     whichever group ends first (TestClusterIngestGroupsInFlight; one
+//     group on a single node: TestIngestOneGroupInFlightOnOneNode);
 //   - a request whose Idempotency-Key is in a group in flight (or earlier
 //     in the group being built) waits, with everything behind it, until
 //     that group ends: settleKeys then finds the key stored, so a key is
@@ -93,8 +97,10 @@ type ingestActor struct {
 	carry       *ingestCarry
 	maxGroup    int
 	maxInFlight int
+	minExtra    int // events pending for a group beyond the first (cluster mode)
 
 	pending []*ingestRequest
+	queued  int // events (a reset: one) of pending
 	drained chan struct{}
 	log     zerolog.Logger
 }
@@ -124,12 +130,13 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 		for _, r := range a.pending {
 			r.abandon(a.sys, nil) // non-blocking: the supervisor may have answered it
 		}
-		a.pending = nil
+		a.pending, a.queued = nil, 0
 	case *drainIngest:
 		a.drained = m.done
 		a.checkDrained()
 	case *ingestRequest:
 		a.pending = append(a.pending, m)
+		a.queued += m.size()
 		a.startCommit(ctx)
 	case *commitDone:
 		delete(a.carry.flights, m.flight) // a redelivered one was deleted already
@@ -191,12 +198,16 @@ func (a *ingestActor) startCommit(ctx actor.Context) {
 }
 
 // startGroup hands the next group to a journal writer goroutine unless
-// maxInFlight are in flight, a reset is in flight, or the first pending
-// request must wait for the groups in flight (see ingestActor). It
-// reports whether it started one.
+// maxInFlight are in flight, a reset is in flight, too few events wait for
+// a group beside those in flight, or the first pending request must wait
+// for the groups in flight (see ingestActor). It reports whether it
+// started one.
 func (a *ingestActor) startGroup(ctx actor.Context) bool {
 	if len(a.carry.flights) >= a.maxInFlight || len(a.pending) == 0 {
 		return false
+	}
+	if len(a.carry.flights) > 0 && a.queued < a.minExtra {
+		return false // group commit: they go together once a group ends
 	}
 	var inFlight map[string]bool // keys of the groups in flight
 	for _, f := range a.carry.flights {
@@ -264,6 +275,7 @@ func (a *ingestActor) startGroup(ctx actor.Context) bool {
 		return false
 	}
 	group := append([]*ingestRequest(nil), a.pending[:taken]...)
+	a.queued -= n
 	clear(a.pending[:taken])
 	a.pending = a.pending[taken:]
 	if len(a.pending) == 0 {

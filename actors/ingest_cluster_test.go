@@ -217,31 +217,59 @@ func groupGoroutines() int {
 }
 
 // TestClusterIngestGroupsInFlight guards the ingest actor's cluster-mode
-// concurrency (ingestActor): up to GroupsInFlight groups await the
-// stream's acks at once, never more; they end in any order, each
-// request answered once when its own group is acknowledged, the rest
-// collected into the next group meanwhile; every event stored once; the
-// acked high-water mark is the highest sequence acknowledged.
+// concurrency (ingestActor): a few events wait for the group in flight
+// (group commit); with ExtraGroupEvents pending, up to GroupsInFlight
+// groups await the stream's acks at once, never more; they end in any
+// order, each request answered once when its own group is acknowledged,
+// the rest collected into the next group meanwhile; every event stored
+// once; the acked high-water mark is the highest sequence acknowledged.
 func TestClusterIngestGroupsInFlight(t *testing.T) {
 	cs, g := startGatedCluster(t, 3)
 	sys := cs.sys
+
+	// Single events: one group in flight, the others wait for it.
+	first := sendEvents(t, sys, 1, "small")
+	touch(t, sys)
+	small := g.waitCalls(t, 1)[0]
+	smalls := []sent{sendEvents(t, sys, 1, "small"), sendEvents(t, sys, 1, "small"), sendEvents(t, sys, 1, "small")}
+	touch(t, sys)
+	if n := g.started(); n != 1 {
+		t.Fatalf("%d appends started for 4 single events, want 1 (the others wait for it)", n)
+	}
+	close(small.release)
+	if res := first.answer(t, "the first single event's answer"); res.err != nil {
+		t.Fatal(res.err)
+	}
+	small = g.waitCalls(t, 2)[1]
+	if len(small.recs) != 3 || small.others != 0 {
+		t.Fatalf("second append: %d records, %d others; want the 3 single events that waited, alone", len(small.recs), small.others)
+	}
+	close(small.release)
+	for _, s := range smalls {
+		if res := s.answer(t, "a single event's answer"); res.err != nil {
+			t.Fatal(res.err)
+		}
+	}
+
+	// Requests of ExtraGroupEvents events: a group each, 3 at once.
+	const big = ExtraGroupEvents
 	var reqs []sent
 	for i := range 7 {
-		reqs = append(reqs, sendEvents(t, sys, 1, fmt.Sprint("e", i)))
+		reqs = append(reqs, sendEvents(t, sys, big, fmt.Sprint("e", i)))
 	}
 	touch(t, sys)
-	calls := g.waitCalls(t, 3)
+	calls := g.waitCalls(t, 5)[2:]
 	if n := groupGoroutines(); n != 3 {
 		t.Fatalf("%d group goroutines, want 3", n)
 	}
 	for i := range 3 {
-		if c := byType(t, calls, fmt.Sprint("e", i)); len(c.recs) != 1 {
+		if c := byType(t, calls, fmt.Sprint("e", i)); len(c.recs) != big {
 			t.Fatalf("append of e%d: %d records, want its request alone", i, len(c.recs))
 		}
 	}
 	calls = []*gatedCall{byType(t, calls, "e0"), byType(t, calls, "e1"), byType(t, calls, "e2")}
-	if n := sys.admission.pending.Load(); n != 7 {
-		t.Fatalf("%d events admitted, want 7", n)
+	if n := sys.admission.pending.Load(); n != 7*big {
+		t.Fatalf("%d events admitted, want %d", n, 7*big)
 	}
 
 	// The third group ends first: its request is answered while the
@@ -249,44 +277,47 @@ func TestClusterIngestGroupsInFlight(t *testing.T) {
 	close(calls[2].release)
 	results := make([]ingestResult, len(reqs))
 	results[2] = reqs[2].answer(t, "e2's answer")
-	if res := results[2]; res.err != nil || len(res.events) != 1 || res.events[0].ID != calls[2].recs[0].Event.ID {
-		t.Fatalf("e2: %+v, want its one event as appended", res)
+	if res := results[2]; res.err != nil || len(res.events) != big || res.events[0].ID != calls[2].recs[0].Event.ID {
+		t.Fatalf("e2: %v, %d events; want its events as appended", res.err, len(res.events))
 	}
 	if !reqs[0].pending() || !reqs[1].pending() {
 		t.Fatal("e0 or e1 answered while their groups are held")
 	}
-	calls = append(calls, g.waitCalls(t, 4)[3])
-	if got := len(calls[3].recs); got != 4 || calls[3].others != 2 || calls[3].recs[0].Event.Type != "e3" {
+	calls = append(calls, g.waitCalls(t, 6)[5])
+	if got := len(calls[3].recs); got != 4*big || calls[3].others != 2 || calls[3].recs[0].Event.Type != "e3" {
 		t.Fatalf("fourth append: %d records, %d others; want e3..e6 together beside 2", got, calls[3].others)
 	}
 	for _, i := range []int{1, 3, 0} {
 		close(calls[i].release)
 	}
 
-	ids := map[event.ID]bool{}
-	var appended []event.Record
+	appended := map[event.ID]bool{}
 	for _, c := range calls {
-		appended = append(appended, c.recs...)
+		for _, r := range c.recs {
+			appended[r.Event.ID] = true
+		}
 	}
+	if len(appended) != 7*big {
+		t.Fatalf("%d records appended, want %d", len(appended), 7*big)
+	}
+	answered := map[event.ID]bool{}
 	for i, s := range reqs {
 		if i != 2 {
 			results[i] = s.answer(t, fmt.Sprint("e", i, "'s answer"))
 		}
 		res := results[i]
-		if res.err != nil || len(res.events) != 1 || res.events[0].Type != fmt.Sprint("e", i) {
-			t.Fatalf("e%d: %+v", i, res)
+		if res.err != nil || len(res.events) != big || res.events[0].Type != fmt.Sprint("e", i) {
+			t.Fatalf("e%d: %v, %d events", i, res.err, len(res.events))
 		}
-		id := res.events[0].ID
-		if ids[id] || !slices.ContainsFunc(appended, func(r event.Record) bool { return r.Event.ID == id }) {
-			t.Fatalf("e%d: id %s answered twice or never appended", i, id)
+		for _, e := range res.events {
+			if answered[e.ID] || !appended[e.ID] {
+				t.Fatalf("e%d: id %s answered twice or never appended", i, e.ID)
+			}
+			answered[e.ID] = true
 		}
-		ids[id] = true
 		if len(s.r.reply) != 0 {
 			t.Fatalf("e%d answered twice", i)
 		}
-	}
-	if len(appended) != 7 {
-		t.Fatalf("%d records appended, want 7", len(appended))
 	}
 	var most uint64
 	for _, c := range calls {
@@ -299,11 +330,11 @@ func TestClusterIngestGroupsInFlight(t *testing.T) {
 	if acked := sys.cluster.acked.Load(); acked != most {
 		t.Fatalf("acked high-water mark %d, want %d (the highest of %d appends)", acked, most, len(calls))
 	}
-	if most, n := g.mostInFlight(), g.started(); most != 3 || n != 4 {
-		t.Fatalf("%d appends in flight at most over %d, want 3 over 4", most, n)
+	if most, n := g.mostInFlight(), g.started(); most != 3 || n != 6 {
+		t.Fatalf("%d appends in flight at most over %d, want 3 over 6", most, n)
 	}
 	testutil.Eventually(t, "admission released", func() bool { return sys.admission.pending.Load() == 0 })
-	waitSnapshot(t, sys, "7 events", func(s *snapshots.Snapshot) bool { return total(s) == 7 })
+	waitSnapshot(t, sys, "every event", func(s *snapshots.Snapshot) bool { return total(s) == 4+7*big })
 	g.check(t)
 }
 
@@ -314,11 +345,12 @@ func TestClusterIngestGroupsInFlight(t *testing.T) {
 func TestClusterIngestResetWaitsForGroupsInFlight(t *testing.T) {
 	cs, g := startGatedCluster(t, 2)
 	sys := cs.sys
-	e1, e2 := sendEvents(t, sys, 1, "before"), sendEvents(t, sys, 1, "before-2")
+	const big = ExtraGroupEvents // events enough for a group beside another
+	e1, e2 := sendEvents(t, sys, big, "before"), sendEvents(t, sys, big, "before-2")
 	touch(t, sys)
 	calls := g.waitCalls(t, 2)
 	calls = []*gatedCall{byType(t, calls, "before"), byType(t, calls, "before-2")}
-	ea, eb := sendEvents(t, sys, 2, "before"), sendEvents(t, sys, 1, "before")
+	ea, eb := sendEvents(t, sys, big, "before"), sendEvents(t, sys, 1, "before")
 	reset := send(t, sys, &ingestRequest{reset: true})
 	ec, ed := sendEvents(t, sys, 3, "after"), sendEvents(t, sys, 1, "after")
 	touch(t, sys)
@@ -332,8 +364,8 @@ func TestClusterIngestResetWaitsForGroupsInFlight(t *testing.T) {
 		t.Fatal(res.err)
 	}
 	calls = append(calls, g.waitCalls(t, 3)[2])
-	if len(calls[2].recs) != 3 || calls[2].recs[0].Kind != event.KindEvent || calls[2].recs[2].Kind != event.KindEvent {
-		t.Fatalf("third append: %d records, want the 3 events sent before the reset", len(calls[2].recs))
+	if n := len(calls[2].recs); n != big+1 || calls[2].recs[0].Kind != event.KindEvent || calls[2].recs[n-1].Kind != event.KindEvent {
+		t.Fatalf("third append: %d records, want the %d events sent before the reset", n, big+1)
 	}
 	close(calls[1].release)
 	if res := e2.answer(t, "e2's answer"); res.err != nil {
@@ -389,10 +421,11 @@ func TestClusterIngestKeyWaitsForItsGroup(t *testing.T) {
 	cs, g := startGatedCluster(t, 3)
 	sys := cs.sys
 	key := testKey("k", "req")
-	first := send(t, sys, &ingestRequest{events: newEvents(2, "keyed"), key: &key})
+	const big = ExtraGroupEvents // events enough for a group beside another
+	first := send(t, sys, &ingestRequest{events: newEvents(big, "keyed"), key: &key})
 	touch(t, sys)
 	calls := g.waitCalls(t, 1)
-	retry := send(t, sys, &ingestRequest{events: newEvents(2, "keyed"), key: &key})
+	retry := send(t, sys, &ingestRequest{events: newEvents(big, "keyed"), key: &key})
 	behind := sendEvents(t, sys, 1, "behind")
 	touch(t, sys)
 	if n := g.started(); n != 1 {
@@ -405,7 +438,7 @@ func TestClusterIngestKeyWaitsForItsGroup(t *testing.T) {
 	}
 	calls = g.waitCalls(t, 2)
 	if len(calls[1].recs) != 1 || calls[1].recs[0].Event.Type != "behind" {
-		t.Fatalf("second append: %v, want the unkeyed request behind the retry alone", calls[1].recs)
+		t.Fatalf("second append: %d records of %s, want the unkeyed request behind the retry alone", len(calls[1].recs), calls[1].recs[0].Event.Type)
 	}
 	close(calls[1].release)
 	again := retry.answer(t, "the retry's answer")
@@ -426,7 +459,7 @@ func TestClusterIngestKeyWaitsForItsGroup(t *testing.T) {
 	if k, ok, err := cs.j.LookupIdempotency("k"); err != nil || !ok || k.IDs[0] != res.events[0].ID {
 		t.Fatalf("key in the local journal: %+v %v %v", k, ok, err)
 	}
-	waitSnapshot(t, sys, "3 events", func(s *snapshots.Snapshot) bool { return total(s) == 3 })
+	waitSnapshot(t, sys, "the first's events and the one behind", func(s *snapshots.Snapshot) bool { return total(s) == big+1 })
 	g.check(t)
 }
 
@@ -438,7 +471,8 @@ func TestClusterIngestKeyWaitsForItsGroup(t *testing.T) {
 func TestClusterIngestRestartKeepsGroupsInFlight(t *testing.T) {
 	cs, g := startGatedCluster(t, 3)
 	sys := cs.sys
-	held := []sent{sendEvents(t, sys, 1, "held-1"), sendEvents(t, sys, 2, "held-2"), sendEvents(t, sys, 3, "held-3")}
+	const big = ExtraGroupEvents // events enough for a group beside another
+	held := []sent{sendEvents(t, sys, big, "held-1"), sendEvents(t, sys, big, "held-2"), sendEvents(t, sys, big, "held-3")}
 	touch(t, sys)
 	calls := g.waitCalls(t, 3)
 	calls = []*gatedCall{byType(t, calls, "held-1"), byType(t, calls, "held-2"), byType(t, calls, "held-3")}
@@ -475,8 +509,8 @@ func TestClusterIngestRestartKeepsGroupsInFlight(t *testing.T) {
 	close(calls[1].release)
 	close(calls[2].release)
 	for i, s := range held[1:] {
-		if res := s.answer(t, "a held group's answer"); res.err != nil || len(res.events) != i+2 {
-			t.Fatalf("held %d: %+v", i+1, res)
+		if res := s.answer(t, "a held group's answer"); res.err != nil || len(res.events) != big {
+			t.Fatalf("held %d: %v, %d events", i+1, res.err, len(res.events))
 		}
 	}
 	for i, s := range held {
@@ -486,9 +520,9 @@ func TestClusterIngestRestartKeepsGroupsInFlight(t *testing.T) {
 	}
 	g.openAll()
 	mustIngest(t, sys, 4, "after")
-	waitSnapshot(t, sys, "10 events", func(s *snapshots.Snapshot) bool {
+	waitSnapshot(t, sys, "the held events and 4 after", func(s *snapshots.Snapshot) bool {
 		m := s.Metrics.EventsByType
-		return total(s) == 10 && m["held-1"].Count == 1 && m["held-2"].Count == 2 && m["held-3"].Count == 3 && m["after"].Count == 4
+		return total(s) == 3*big+4 && m["held-1"].Count == big && m["held-2"].Count == big && m["held-3"].Count == big && m["after"].Count == 4
 	})
 	if most := g.mostInFlight(); most > 3 {
 		t.Fatalf("%d appends in flight at once, want 3 at most", most)

@@ -228,15 +228,15 @@ func Start(cfg Config) (*System, error) {
 	}
 	carry := &ingestCarry{lastID: rec.lastID}
 	var appender Appender = cfg.Journal
-	maxGroup, maxInFlight := cfg.MaxGroupEvents, 1
+	maxGroup, maxInFlight, minExtra := cfg.MaxGroupEvents, 1, 0
 	if c := s.cluster; c != nil {
 		appender = streamAppender{c: c, local: cfg.Journal}
-		maxGroup, maxInFlight = c.groupShape(maxGroup)
+		maxGroup, maxInFlight, minExtra = c.groupShape(maxGroup)
 	}
 	journalW := faultyAppender{Appender: appender, faults: s.faults}
 	ingProps := props(KindIngest, func() actor.Actor {
 		return &ingestActor{sys: s, journal: journalW, aggregator: s.aggregator, ids: event.NewGenerator(),
-			carry: carry, maxGroup: maxGroup, maxInFlight: maxInFlight}
+			carry: carry, maxGroup: maxGroup, maxInFlight: maxInFlight, minExtra: minExtra}
 	})
 	if s.ingest, err = s.root.SpawnNamed(ingProps, "ingest"); err != nil {
 		return nil, fmt.Errorf("spawn ingest: %w", err)
