@@ -15,6 +15,8 @@
 //
 //   - ingest mailbox and pending group: MaxPendingEvents, admitted in
 //     System.Ingest before the mailbox → ErrOverloaded (bounds.go).
+//     Groups in flight: one on a single node, ClusterConfig.GroupsInFlight
+//     in cluster mode; more wait in pending (ingestActor).
 //   - aggregator and window mailboxes, batches: the same bound, counted as
 //     the backlog (bounds.go); ticks: one Tick at most, beats coalesce
 //     (scheduler.go); view and state requests: one per window at most

@@ -35,43 +35,91 @@ type keyClaimer interface {
 }
 
 // ingestActor owns journal appends. It stamps each event with its ID and
-// receive time in arrival order, and does group commit: while one group is
+// receive time in arrival order, and does group commit: while a group is
 // being synced, requests that arrive wait in pending; when the sync ends,
 // the next group (everything pending, up to maxGroup events) goes in one
 // synced batch. Only after a group is durable are its records handed to the
 // aggregator and its requests answered: persist before publish.
 //
+// Groups in flight: one on a single node (the journal syncs one group at
+// a time; the next one collects what arrives meanwhile: group commit). In
+// cluster mode up to maxInFlight (ClusterConfig.GroupsInFlight) groups
+// await the quorum's acks at once, each on its own goroutine, and are
+// answered in whatever order their acks come (the applier, not ingest,
+// hands the stream's records to the aggregator, in stream order). A group
+// beyond the first starts only once minExtra events are pending (or a
+// full group): fewer wait for a group in flight to end, as on one node,
+// since each group is a burst of proposals to the stream's raft log and
+// many small bursts cost every node more than a few large ones. The
+// invariants that hold however many are in flight, each with the test
+// that guards it:
+//
+//   - at most maxInFlight groups are in flight, a group beyond the first
+//     only with minExtra events; a request is answered once, after every
+//     record of its group is acknowledged (or with the group's error),
+//     whichever group ends first (TestClusterIngestGroupsInFlight; one
+//     group on a single node: TestIngestOneGroupInFlightOnOneNode);
+//   - a request whose Idempotency-Key is in a group in flight (or earlier
+//     in the group being built) waits, with everything behind it, until
+//     that group ends: settleKeys then finds the key stored, so a key is
+//     claimed and its note published by one group only, after all its
+//     events were acknowledged (streamAppender.Append;
+//     TestClusterIngestKeyWaitsForItsGroup);
+//   - a reset is a barrier: it goes out alone, only when no group is in
+//     flight, and no group starts while it is in flight, so the stream
+//     holds it where it arrived among the events, as a single node's
+//     journal does: every event taken before it is acknowledged before it
+//     is published, every event behind it waits for its ack
+//     (TestClusterIngestResetWaitsForGroupsInFlight).
+//
 // Bounded: System.Ingest admits a request before it reaches this actor's
 // mailbox, only while admitted events plus the backlog (events journaled
 // but not yet applied by the aggregator or a window) stay within
 // MaxPendingEvents (see admission in backlog.go); every request is
-// answered once, through ingestRequest.answer, which releases it.
+// answered once, through ingestRequest.answer, which releases it. Groups
+// in flight are at most maxInFlight.
 //
 // Restarts: a new instance starts with nothing pending (the failed one
 // answered its pending requests with ErrRestarting when it got Restarting;
 // the request it failed on is answered by the supervisor, see abandoner).
-// Only carry survives: the ID floor, so IDs keep increasing, and whether a
-// journal write is in flight, so two groups never overlap and records
-// reach the aggregator in journal order. Guarded by
-// TestIngestPanicAnswersEveryRequest.
+// Only carry survives: the ID floor, so IDs keep increasing, and the
+// groups in flight, whose commitDone the new instance receives (their
+// goroutines send to the actor's PID, which a restart keeps), so it never
+// starts more than maxInFlight, nor a reset beside another group, and a
+// single node's records reach the aggregator in journal order. Guarded by
+// TestIngestPanicAnswersEveryRequest and, with several groups in flight,
+// TestClusterIngestRestartKeepsGroupsInFlight.
 type ingestActor struct {
-	sys        *System
-	journal    Appender
-	aggregator *actor.PID
-	ids        *event.Generator
-	carry      *ingestCarry
+	sys         *System
+	journal     Appender
+	aggregator  *actor.PID
+	ids         *event.Generator
+	carry       *ingestCarry
+	maxGroup    int
+	maxInFlight int
+	minExtra    int // events pending for a group beyond the first (cluster mode)
 
-	pending  []*ingestRequest
-	maxGroup int
-	drained  chan struct{}
-	log      zerolog.Logger
+	pending []*ingestRequest
+	queued  int // events (a reset: one) of pending
+	drained chan struct{}
+	log     zerolog.Logger
 }
 
 // ingestCarry is what the ingest actor's incarnations share: facts about
 // the world, not derived state.
 type ingestCarry struct {
-	lastID   event.ID
-	inFlight bool
+	lastID event.ID
+	// flights are the groups handed to the journal whose commitDone has
+	// not been handled, by number (commitDone.flight); next is the next
+	// group's number.
+	flights map[uint64]flight
+	next    uint64
+}
+
+// flight is what startCommit needs to know of a group in flight.
+type flight struct {
+	keys  []string // the Idempotency-Keys of its requests
+	reset bool     // it holds a reset
 }
 
 func (a *ingestActor) Receive(ctx actor.Context) {
@@ -82,15 +130,16 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 		for _, r := range a.pending {
 			r.abandon(a.sys, nil) // non-blocking: the supervisor may have answered it
 		}
-		a.pending = nil
+		a.pending, a.queued = nil, 0
 	case *drainIngest:
 		a.drained = m.done
 		a.checkDrained()
 	case *ingestRequest:
 		a.pending = append(a.pending, m)
+		a.queued += m.size()
 		a.startCommit(ctx)
 	case *commitDone:
-		a.carry.inFlight = false
+		delete(a.carry.flights, m.flight) // a redelivered one was deleted already
 		if m.err != nil {
 			if errors.Is(m.err, journal.ErrDiskFull) {
 				// Refused, not failed: the journal logs the disk's
@@ -135,44 +184,82 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 }
 
 func (a *ingestActor) checkDrained() {
-	if a.drained != nil && !a.carry.inFlight && len(a.pending) == 0 {
+	if a.drained != nil && len(a.carry.flights) == 0 && len(a.pending) == 0 {
 		close(a.drained)
 		a.drained = nil
 	}
 }
 
-// startCommit hands the next group to a journal writer goroutine unless one
-// is already in flight.
+// startCommit hands groups to journal writer goroutines while requests
+// are pending and fewer than maxInFlight groups are in flight.
 func (a *ingestActor) startCommit(ctx actor.Context) {
-	if a.carry.inFlight || len(a.pending) == 0 {
-		return
+	for a.startGroup(ctx) {
+	}
+}
+
+// startGroup hands the next group to a journal writer goroutine unless
+// maxInFlight are in flight, a reset is in flight, too few events wait for
+// a group beside those in flight, or the first pending request must wait
+// for the groups in flight (see ingestActor). It reports whether it
+// started one.
+func (a *ingestActor) startGroup(ctx actor.Context) bool {
+	if len(a.carry.flights) >= a.maxInFlight || len(a.pending) == 0 {
+		return false
+	}
+	if len(a.carry.flights) > 0 && a.queued < a.minExtra {
+		return false // group commit: they go together once a group ends
+	}
+	var inFlight map[string]bool // keys of the groups in flight
+	for _, f := range a.carry.flights {
+		if f.reset {
+			return false
+		}
+		for _, k := range f.keys {
+			if inFlight == nil {
+				inFlight = map[string]bool{}
+			}
+			inFlight[k] = true
+		}
 	}
 	// The group is taken off pending only once its records are built, so a
 	// failure in between leaves every request pending (and answered).
 	var recs []event.Record
 	var keys map[string]bool // the group's idempotency keys
+	var fl flight
 	n, taken := 0, 0
 	for _, r := range a.pending {
 		size := r.size()
 		if n > 0 && n+size > a.maxGroup {
 			break
 		}
+		if r.reset && (len(a.carry.flights) > 0 || (a.maxInFlight > 1 && taken > 0)) {
+			// Cluster mode: a reset waits for the groups in flight, and
+			// goes alone (in a group, a record published before it whose
+			// ack is lost is published again after it).
+			break
+		}
 		if r.key != nil {
-			// A retry of a request in this group waits for the next one,
-			// where the journal answers it with the first one's result.
-			if keys[r.key.Key] {
+			// A retry of a request in this group, or in one in flight,
+			// waits for a later one, where the journal answers it with the
+			// first one's result.
+			if keys[r.key.Key] || inFlight[r.key.Key] {
 				break
 			}
 			if keys == nil {
 				keys = map[string]bool{}
 			}
 			keys[r.key.Key] = true
+			fl.keys = append(fl.keys, r.key.Key)
 		}
 		n += size
 		taken++
 		now := a.sys.now()
 		if r.reset {
+			fl.reset = true
 			recs = append(recs, event.Record{Kind: event.KindReset, Event: event.Event{ID: a.nextID(now), ReceivedAt: now}})
+			if a.maxInFlight > 1 {
+				break
+			}
 			continue
 		}
 		for _, e := range r.events {
@@ -184,13 +271,22 @@ func (a *ingestActor) startCommit(ctx actor.Context) {
 			recs = append(recs, event.Record{Kind: event.KindEvent, Event: e})
 		}
 	}
+	if taken == 0 {
+		return false
+	}
 	group := append([]*ingestRequest(nil), a.pending[:taken]...)
+	a.queued -= n
 	clear(a.pending[:taken])
 	a.pending = a.pending[taken:]
 	if len(a.pending) == 0 {
 		a.pending = nil // let the backing array go
 	}
-	a.carry.inFlight = true
+	if a.carry.flights == nil {
+		a.carry.flights = map[uint64]flight{}
+	}
+	a.carry.next++
+	num := a.carry.next
+	a.carry.flights[num] = fl
 	self := ctx.Self()
 	root := a.sys.root
 	j := a.journal
@@ -202,14 +298,15 @@ func (a *ingestActor) startCommit(ctx actor.Context) {
 		if err == nil {
 			m.JournalSynced(time.Since(start))
 		}
-		root.Send(self, &commitDone{group: group, recs: recs, answered: answered, err: err})
+		root.Send(self, &commitDone{flight: num, group: group, recs: recs, answered: answered, err: err})
 	}()
+	return true
 }
 
 // settleKeys looks up the idempotency keys of group's keyed requests, on
-// the journal writer's goroutine just before the append (groups are
-// written one at a time, so every earlier request with the key is either
-// in the journal or in this group, where startCommit allows one). A key
+// the journal writer's goroutine just before the append (a request whose
+// key is in a group in flight waits in pending, so every earlier request
+// with the key is in the journal; startGroup allows one per group). A key
 // already stored answers its request from the stored result and drops its
 // records; a new one becomes an Idempotency record of the append, once
 // claimed when the journal is shared by several nodes (claimKey; the

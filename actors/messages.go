@@ -65,8 +65,9 @@ type ingestResult struct {
 // writer is durable (err nil) or failed. redelivered marks the copy a
 // supervisor sent again after the ingest actor failed on the original.
 type commitDone struct {
-	group []*ingestRequest
-	recs  []event.Record
+	flight uint64 // the group's number (ingestCarry.flights)
+	group  []*ingestRequest
+	recs   []event.Record
 	// answered marks the keyed requests of group answered by the journal
 	// writer (replayed, or refused for a key reused with another request):
 	// none of their records is in recs.
@@ -76,7 +77,7 @@ type commitDone struct {
 }
 
 // drainIngest asks the ingest actor to close done once no request is
-// pending and no group is in flight (used by Stop).
+// pending and no group in flight (used by Stop).
 type drainIngest struct {
 	done chan struct{}
 }

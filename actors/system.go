@@ -39,7 +39,8 @@ type Config struct {
 	// journaled but not yet applied by the aggregator and every window;
 	// past it ingestion answers ErrOverloaded. Zero means 200,000.
 	MaxPendingEvents int
-	// MaxGroupEvents bounds one group commit. Zero means 50,000.
+	// MaxGroupEvents bounds one group commit. Zero means 50,000. (In
+	// cluster mode a group is smaller still: ClusterConfig.GroupsInFlight.)
 	MaxGroupEvents int
 	// IdempotencyWindow is how long an Idempotency-Key is remembered
 	// (IngestKeyed). Zero means 24 hours.
@@ -233,13 +234,15 @@ func Start(cfg Config) (*System, error) {
 	}
 	carry := &ingestCarry{lastID: rec.lastID}
 	var appender Appender = cfg.Journal
-	if s.cluster != nil {
-		appender = streamAppender{c: s.cluster, local: cfg.Journal}
+	maxGroup, maxInFlight, minExtra := cfg.MaxGroupEvents, 1, 0
+	if c := s.cluster; c != nil {
+		appender = streamAppender{c: c, local: cfg.Journal}
+		maxGroup, maxInFlight, minExtra = c.groupShape(maxGroup)
 	}
 	journalW := faultyAppender{Appender: appender, faults: s.faults}
 	ingProps := props(KindIngest, func() actor.Actor {
 		return &ingestActor{sys: s, journal: journalW, aggregator: s.aggregator, ids: event.NewGenerator(),
-			carry: carry, maxGroup: cfg.MaxGroupEvents}
+			carry: carry, maxGroup: maxGroup, maxInFlight: maxInFlight, minExtra: minExtra}
 	})
 	if s.ingest, err = s.root.SpawnNamed(ingProps, "ingest"); err != nil {
 		return nil, fmt.Errorf("spawn ingest: %w", err)

@@ -13,7 +13,8 @@ import (
 // three in-process nodes (R3, appending through a follower of the stream
 // leader, as two requests in three would), with sync always (the
 // default): single records and batches of 100, from 1 and from 16
-// goroutines. It reports events/s and the latency of one Append (p50,
+// goroutines, and batches of 1,000 from 8 (several ingest groups in
+// flight, which share the Publisher's window). It reports events/s and the latency of one Append (p50,
 // p99). It asserts nothing. Three nodes share this machine's cores, so the
 // R3 figures are a floor on throughput.
 //
@@ -31,6 +32,7 @@ func BenchmarkAppend(b *testing.B) {
 			}{
 				{"single-c1", 1, 1}, {"single-c16", 1, 16},
 				{"batch100-c1", 100, 1}, {"batch100-c16", 100, 16},
+				{"batch1000-c8", 1000, 8}, // cluster-mode ingest: several groups in flight
 			} {
 				b.Run(shape.name, func(b *testing.B) { benchAppend(b, pub, shape.batch, shape.conc) })
 			}

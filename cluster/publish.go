@@ -26,7 +26,9 @@ type PublisherConfig struct {
 	Timeout time.Duration
 	// MaxPending is the most records awaiting an ack at once, over all the
 	// concurrent Appends of this Publisher; a batch that would exceed it
-	// waits for room (within its attempt's time). Zero means 1024.
+	// waits for room (within its attempt's time). Zero means 16,384:
+	// several batches of a thousand in flight at once (cluster-mode ingest
+	// keeps several groups in flight, sized to share this window).
 	MaxPending int
 }
 
@@ -38,7 +40,7 @@ func (c *PublisherConfig) setDefaults() error {
 		c.Timeout = 10 * time.Second
 	}
 	if c.MaxPending == 0 {
-		c.MaxPending = 1024
+		c.MaxPending = 16_384
 	}
 	if c.AttemptTimeout < 0 || c.Timeout < 0 || c.MaxPending < 0 {
 		return fmt.Errorf("%w: negative PublisherConfig field", ErrInvalidConfig)
@@ -54,6 +56,9 @@ type Publisher struct {
 	// (MaxPending) and the async ack timeout are per context.
 	js jetstream.JetStream
 }
+
+// Config returns the Publisher's configuration, defaults filled in.
+func (p *Publisher) Config() PublisherConfig { return p.cfg }
 
 // Publisher returns a Publisher on the stream, through this node's
 // connection.
