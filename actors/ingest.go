@@ -15,25 +15,6 @@ import (
 	"github.com/eventara/eventara/protocol/event"
 )
 
-// Appender is what the ingest actor needs of the journal.
-type Appender interface {
-	// Append journals recs, and keys (the Idempotency records of keyed
-	// requests among them) in the same synced write.
-	Append(recs []event.Record, keys ...journal.Idempotency) error
-	// LookupIdempotency returns what the keyed request sent before with
-	// key stored.
-	LookupIdempotency(key string) (journal.Idempotency, bool, error)
-}
-
-// keyClaimer is what an Appender shared by several nodes (cluster mode's
-// streamAppender) adds so that a key holds across them while a retry
-// races the first request through another node: see ClaimKey and
-// CompleteKey there.
-type keyClaimer interface {
-	ClaimKey(k journal.Idempotency) (prior journal.Idempotency, at time.Time, taken bool, err error)
-	CompleteKey(prior journal.Idempotency, at time.Time, evs []event.Event) error
-}
-
 // ingestActor owns journal appends. It stamps each event with its ID and
 // receive time in arrival order, and does group commit: while a group is
 // being synced, requests that arrive wait in pending; when the sync ends,
@@ -156,8 +137,8 @@ func (a *ingestActor) Receive(ctx actor.Context) {
 			}
 		} else {
 			a.sys.journalErr.Store(errString(nil))
-			a.sys.probeAt.Store(0)    // the journal took a write: the next health check probes afresh
-			if a.sys.cluster == nil { // in cluster mode the applier hands the stream's records over
+			a.sys.probeAt.Store(0)          // the journal took a write: the next health check probes afresh
+			if a.sys.source.ingestHands() { // in cluster mode the applier hands the stream's records over
 				ctx.Send(a.aggregator, &applyBatch{recs: m.recs, seq: a.sys.backlog.hand(len(m.recs))})
 			}
 			i := 0

@@ -154,6 +154,8 @@ type System struct {
 
 	// cluster and applier are cluster mode's (stream.go); nil on one node.
 	cluster *clusterState
+	// source is where the aggregator's input comes from (source.go).
+	source  source
 	applier *actor.PID
 
 	sup      *supervisor
@@ -189,10 +191,12 @@ func Start(cfg Config) (*System, error) {
 	s.backlog = newBacklog(len(specs))
 	s.admission = &admission{max: int64(cfg.MaxPendingEvents), backlog: s.backlog}
 	var err error
+	s.source = localSource{s: s}
 	if cfg.Cluster != nil {
 		if s.cluster, err = newClusterState(cfg.Cluster, cfg.Journal, cfg.Metrics, cfg.Log); err != nil {
 			return nil, err
 		}
+		s.source = streamSource{s: s, c: s.cluster}
 	}
 	var readAfter uint64 // cluster mode: where the applier starts, when not after the checkpoint
 	if s.cluster != nil {
@@ -233,16 +237,11 @@ func Start(cfg Config) (*System, error) {
 		return nil, fmt.Errorf("spawn aggregator: %w", err)
 	}
 	carry := &ingestCarry{lastID: rec.lastID}
-	var appender Appender = cfg.Journal
-	maxGroup, maxInFlight, minExtra := cfg.MaxGroupEvents, 1, 0
-	if c := s.cluster; c != nil {
-		appender = streamAppender{c: c, local: cfg.Journal}
-		maxGroup, maxInFlight, minExtra = c.groupShape(maxGroup)
-	}
+	appender, shape := s.source.appender(cfg.Journal, cfg.MaxGroupEvents)
 	journalW := faultyAppender{Appender: appender, faults: s.faults}
 	ingProps := props(KindIngest, func() actor.Actor {
 		return &ingestActor{sys: s, journal: journalW, aggregator: s.aggregator, ids: event.NewGenerator(),
-			carry: carry, maxGroup: maxGroup, maxInFlight: maxInFlight, minExtra: minExtra}
+			carry: carry, maxGroup: shape.maxGroup, maxInFlight: shape.maxInFlight, minExtra: shape.minExtra}
 	})
 	if s.ingest, err = s.root.SpawnNamed(ingProps, "ingest"); err != nil {
 		return nil, fmt.Errorf("spawn ingest: %w", err)
@@ -250,22 +249,8 @@ func Start(cfg Config) (*System, error) {
 	// The first snapshot is built at once, so GET /api/v1/metrics never
 	// waits for the first tick.
 	s.sendTick(cfg.Now())
-	if s.cluster != nil {
-		// The stream's ticks replace the scheduler.
-		if readAfter == 0 {
-			readAfter = rec.seq
-		}
-		if err := s.startApplier(readAfter); err != nil {
-			return nil, err
-		}
-		go s.cluster.shared.run()
-	} else {
-		schedProps := props(KindScheduler, func() actor.Actor {
-			return &schedulerActor{sys: s, interval: cfg.Tick}
-		})
-		if s.scheduler, err = s.root.SpawnNamed(schedProps, "scheduler"); err != nil {
-			return nil, fmt.Errorf("spawn scheduler: %w", err)
-		}
+	if err := s.source.start(rec, readAfter); err != nil {
+		return nil, err
 	}
 	s.pushDispatcher = newPoolDispatcher(8, 300)
 	if s.sessions, err = newSessions(s); err != nil {

@@ -17,6 +17,11 @@ const metricsTopic = "/topic/metrics"
 // and the subscription actors registered with it, and hands each tick's
 // Shared to all of them.
 //
+// The fan-out is the same in cluster mode: every node builds, from the
+// stream, the same snapshot for the same tick and pushes it to its own
+// subscribers, so pushes never cross nodes and need no second
+// implementation (source.go).
+//
 // Invariant (one encode per tick): the STOMP bytes common to every
 // subscriber are built here, once per snapshot, by buildShared; a
 // subscription only adds its ~60-byte head. Guarded by
