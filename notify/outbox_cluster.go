@@ -18,7 +18,7 @@ import "time"
 //     limits. Holds are not records: a restored outbox has none (the
 //     actor that held them is gone too). Guarded by
 //     TestOutboxHoldLeavesANotificationOut and, in the actors,
-//     TestClusterDelivererKilledBeforeItsOutcomeIsStored.
+//     TestClusterDelivererSendsOnceWhileItsStartIsOnItsWay.
 //   - A record applies only to the state it was decided from (Apply):
 //     during a change of deliverer, the old one's records can reach the
 //     stream after the new one's (publishing stalled past the take-over
