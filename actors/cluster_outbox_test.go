@@ -259,3 +259,75 @@ func TestClusterDelivererSendsOnceWhileItsStartIsOnItsWay(t *testing.T) {
 		t.Fatalf("%d requests for one notification", n)
 	}
 }
+
+// TestClusterDelivererNotifierRestartsBeforeItsOutcomeComesBack: the
+// deliverer's notifier fails and restarts after deciding an attempt's
+// outcome and before that outcome comes back from the stream. The new
+// incarnation, which rebuilt its outbox from its log (the attempt in
+// flight there), applies the outcome when it comes, like every node:
+// one POST, the same log on both nodes.
+func TestClusterDelivererNotifierRestartsBeforeItsOutcomeComesBack(t *testing.T) {
+	hook := newHookReceiver(t, func(int) int { return 200 })
+	cc := startStream(t)
+	d := newDeliverer("a")
+	stalled, release := make(chan struct{}), make(chan struct{})
+	var once, releaseOnce sync.Once
+	unstall := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(unstall)
+	a := startNode(t, cc, "a", d, t.TempDir(), func(cfg *Config) {
+		cfg.Notifications.beforeNote = func(_ string, n *outboxNote) error {
+			if isOutcome(n) {
+				once.Do(func() { close(stalled) })
+				<-release
+			}
+			return nil
+		}
+	})
+	b := startNode(t, cc, "b", d, t.TempDir())
+
+	createHook(t, a.sys, "hook", hook.URL)
+	createActive(t, a.sys, `{"name":"sources","ruleType":"THRESHOLD","severity":"WARNING","notificationChannels":["hook"],
+		"ruleConfig":{"metricType":"UNIQUE_SOURCES","condition":"GREATER_THAN","thresholdValue":0}}`)
+	ingestN(t, b.sys, 1, "x")
+	testutil.Recv(t, stalled, testutil.Patience, "a's outcome")
+	nt := a.sys.notifying
+	outbox := func() *notify.Outbox {
+		nt.mu.RLock()
+		defer nt.mu.RUnlock()
+		return nt.outbox
+	}
+	first := outbox()
+	mustArm(t, a.sys, Fault{Actor: string(KindNotifier), Fault: FaultPanic, Message: "notifierWake"})
+	a.sys.root.Send(a.sys.notifier, &notifierWake{}) // any incarnation's: the fault comes first
+	testutil.WaitFor(t, testutil.Patience, "a's notifier restarted", func() error {
+		if outbox() == first {
+			return errors.New("not rebuilt yet")
+		}
+		return nil
+	})
+	nt.mu.RLock()
+	inFlight := nt.outbox.InFlight()
+	nt.mu.RUnlock()
+	if len(inFlight) != 1 || inFlight[0].Attempt.By != "a" {
+		t.Fatalf("a's rebuilt outbox has in flight %+v, want its own attempt", inFlight)
+	}
+	unstall()
+
+	testutil.WaitFor(t, testutil.Patience, "delivered, the same log on both nodes", func() error {
+		for _, n := range []*clusterSystem{a, b} {
+			if logs := n.sys.NotificationLogs(notify.LogFilter{}); len(logs) != 1 || logs[0].Status != notify.LogSent {
+				return fmt.Errorf("log %v", logStatuses(n.sys))
+			}
+		}
+		if da, db := deliveries(t, a.sys), deliveries(t, b.sys); da != db {
+			return fmt.Errorf("logs differ:\na %v\nb %v", logStatuses(a.sys), logStatuses(b.sys))
+		}
+		return nil
+	})
+	if n := testutil.Settled(t, testutil.Patience, "the requests", 50*time.Millisecond, 6, func() (int, error) {
+		n, _ := hook.counts()
+		return n, nil
+	}); n != 1 {
+		t.Fatalf("%d requests for one notification", n)
+	}
+}

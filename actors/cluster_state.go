@@ -71,8 +71,9 @@ import (
 // TestClusterTakesOverAnAttemptLeftInFlight,
 // TestClusterDelivererKilledBeforeItsOutcomeIsStored,
 // TestClusterLateOutcomeOfAnOldDeliverer,
-// TestClusterDelivererSendsOnceWhileItsStartIsOnItsWay and, on real
-// processes, TestClusterAlerting and TestClusterDelivererKilled.
+// TestClusterDelivererSendsOnceWhileItsStartIsOnItsWay,
+// TestClusterDelivererNotifierRestartsBeforeItsOutcomeComesBack and, on
+// real processes, TestClusterAlerting and TestClusterDelivererKilled.
 
 // Kinds of state notes (after noteKey and noteClaim, stream.go).
 const (

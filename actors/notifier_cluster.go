@@ -32,7 +32,8 @@ import (
 // over) changes nothing anywhere (notify.Outbox.Apply, outbox_cluster.go
 // in notify). Guarded by TestClusterDelivererKilledBeforeItsOutcomeIsStored,
 // TestClusterLateOutcomeOfAnOldDeliverer,
-// TestClusterDelivererSendsOnceWhileItsStartIsOnItsWay
+// TestClusterDelivererSendsOnceWhileItsStartIsOnItsWay,
+// TestClusterDelivererNotifierRestartsBeforeItsOutcomeComesBack
 // (cluster_outbox_test.go), the tests named in cluster_state.go and, on
 // real processes, TestClusterDelivererKilled.
 
