@@ -331,3 +331,55 @@ func TestClusterDelivererNotifierRestartsBeforeItsOutcomeComesBack(t *testing.T)
 		t.Fatalf("%d requests for one notification", n)
 	}
 }
+
+// TestClusterDelivererLosesItsOutcomeNote: the deliverer's outcome note
+// is not published (publishing failed) and the deliverer lives on. Its
+// log, like b's, still has the attempt in flight; it takes that attempt
+// over like one a killed node left (takeOverAfter after its start) and
+// sends it again: the same log on both nodes, RETRYING then SENT.
+func TestClusterDelivererLosesItsOutcomeNote(t *testing.T) {
+	hook := newHookReceiver(t, func(int) int { return 200 })
+	cc := startStream(t)
+	d := newDeliverer("a")
+	var lost atomic.Int32
+	a := startNode(t, cc, "a", d, t.TempDir(), func(cfg *Config) {
+		cfg.Notifications.SendTimeout = 500 * time.Millisecond // takes over 6 s after its attempt began
+		cfg.Notifications.beforeNote = func(_ string, n *outboxNote) error {
+			if isOutcome(n) && lost.Add(1) == 1 {
+				return errKilled
+			}
+			return nil
+		}
+	})
+	b := startNode(t, cc, "b", d, t.TempDir())
+
+	createHook(t, a.sys, "hook", hook.URL)
+	createActive(t, a.sys, `{"name":"sources","ruleType":"THRESHOLD","severity":"WARNING","notificationChannels":["hook"],
+		"ruleConfig":{"metricType":"UNIQUE_SOURCES","condition":"GREATER_THAN","thresholdValue":0}}`)
+	ingestN(t, b.sys, 1, "x")
+	testutil.WaitFor(t, testutil.Patience, "a's first outcome lost", func() error {
+		if lost.Load() == 0 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	if logs := a.sys.NotificationLogs(notify.LogFilter{}); len(logs) != 1 || logs[0].Status != notify.LogPending {
+		t.Fatalf("a's log shows its lost outcome: %v", logStatuses(a.sys))
+	}
+
+	testutil.WaitFor(t, 2*testutil.Patience, "taken over and delivered by a, the same log on both nodes", func() error {
+		for _, n := range []*clusterSystem{a, b} {
+			logs := n.sys.NotificationLogs(notify.LogFilter{})
+			if len(logs) != 2 || logs[0].Status != notify.LogSent || logs[1].Status != notify.LogRetrying {
+				return fmt.Errorf("log %v", logStatuses(n.sys))
+			}
+		}
+		if da, db := deliveries(t, a.sys), deliveries(t, b.sys); da != db {
+			return fmt.Errorf("logs differ:\na %v\nb %v", logStatuses(a.sys), logStatuses(b.sys))
+		}
+		return nil
+	})
+	if n, _ := hook.counts(); n != 2 {
+		t.Fatalf("%d requests: want the first and the retry", n)
+	}
+}

@@ -44,7 +44,8 @@ import (
 // an attempt whose start it was is not made; a give-up or take-over is
 // decided again after notePause; an outcome is lost, and its attempt is
 // taken over as interrupted (takeOverAfter after its start) and sent
-// again (the receiver de-duplicates by Idempotency-Key).
+// again (the receiver de-duplicates by Idempotency-Key). A note whose
+// publishing fails is handled alike (TestClusterDelivererLosesItsOutcomeNote).
 const outboxNoteQueueLength = 1024
 
 // notePause is how long the deliverer waits before deciding again about
@@ -71,8 +72,8 @@ type noteJob struct {
 	id   string
 	note *outboxNote
 	sent chan error // nil: nobody waits
-	// failed, when nobody waits, is told that the note was not published.
-	failed func(error)
+	// failed, when nobody waits, is called if the note was not published.
+	failed func()
 	// before is NotificationsConfig.beforeNote.
 	before func(id string, n *outboxNote) error
 }
@@ -99,7 +100,7 @@ func (p *notePublisher) run() {
 		case err != nil:
 			p.log.Error().Err(err).Str("note", j.id).Msg("cluster: outbox note not published; the deliverer decides again")
 			if j.failed != nil {
-				j.failed(err)
+				j.failed()
 			}
 		}
 	}
@@ -152,11 +153,11 @@ type step struct {
 	until   time.Time // not zero: paused, its note not published; decided again from then
 }
 
-// noteFailed says an outbox note of incarnation gen was not published.
+// noteFailed says an outbox note of incarnation gen was not published
+// (the publisher logged why).
 type noteFailed struct {
 	gen  uint64
 	note string
-	err  error
 }
 
 // publish publishes outbox records this node decided, as one note,
@@ -171,8 +172,8 @@ func (a *notifierActor) publish(ctx actor.Context, recs []notify.Record, now tim
 		a.steps[r.ID] = &step{note: id}
 	}
 	gen, self := a.gen, ctx.Self()
-	job := noteJob{id: id, note: n, before: a.sys.cfg.Notifications.beforeNote, failed: func(err error) {
-		a.sys.root.Send(self, &noteFailed{gen: gen, note: id, err: err})
+	job := noteJob{id: id, note: n, before: a.sys.cfg.Notifications.beforeNote, failed: func() {
+		a.sys.root.Send(self, &noteFailed{gen: gen, note: id})
 	}}
 	if !a.nt.notes.offer(job) {
 		a.log.Error().Str("note", id).Msg("cluster: outbox note queue full; the deliverer decides again")
