@@ -41,14 +41,13 @@ func (a *channelActor) Receive(ctx actor.Context) {
 
 func (a *channelActor) send(m *channelDeliver) {
 	defer a.wg.Done()
-	var at notify.Attempt
 	if err := a.sys.publishStart(m); err != nil {
 		// Not sent: a deliverer that cannot tell the cluster it began an
-		// attempt does not make it (retried like a failed send).
-		at = notify.Attempt{Outcome: notify.Retryable, Error: "not sent: the cluster did not store its start: " + err.Error()}
-	} else {
-		at = a.sys.notifying.sender.Send(a.ctx, m.ch, &m.n)
+		// attempt does not make it.
+		a.sys.root.Send(a.parent, &deliveryDone{gen: m.gen, channelID: m.ch.ID, id: m.n.ID, attempt: notify.Attempt{N: m.N}, startErr: err})
+		return
 	}
+	at := a.sys.notifying.sender.Send(a.ctx, m.ch, &m.n)
 	at.N = m.N
 	a.sys.root.Send(a.parent, &deliveryDone{gen: m.gen, channelID: m.ch.ID, id: m.n.ID, attempt: at})
 }

@@ -46,11 +46,18 @@ import (
 //     into the same outbox;
 //   - deliveries: only the deliverer sends. It publishes each attempt's
 //     start before sending (noteOutbox: a deliverer that dies mid-send is
-//     known to have tried) and each outcome after; the other nodes apply
-//     them to their outboxes and delivery logs. A node that becomes the
-//     deliverer ends the attempts that another node started and never
-//     finished as interrupted and sends them again (at least once; the
-//     receiver de-duplicates by Idempotency-Key).
+//     known to have tried) and each outcome after; every node, the
+//     deliverer included, applies them to its outbox and delivery log
+//     only as the stream hands them back, so a deliverer killed before
+//     the stream stored one of its notes has no more of it than the
+//     others (the deliverer holds what it decided meanwhile:
+//     notifier_cluster.go). A node that becomes the deliverer ends the
+//     attempts that another node started and never finished as
+//     interrupted and sends them again (at least once; the receiver
+//     de-duplicates by Idempotency-Key); an outcome of the old deliverer
+//     that reaches the stream after that take-over is ignored alike
+//     everywhere (notify.Outbox.Apply applies a record only to the state
+//     it was decided from).
 //
 // Every entry applied from a note carries its stream sequence, and each
 // store remembers the highest (rulestore.Store.StreamSeq, the notifier's
@@ -61,8 +68,12 @@ import (
 //
 // Guarded by TestClusterRulesSameOnEveryNode, TestClusterAlertsSameOnEveryNode,
 // TestClusterDeliveryMovesWithTheDeliverer,
-// TestClusterTakesOverAnAttemptLeftInFlight and, on real processes,
-// TestClusterAlerting and TestClusterDelivererKilled.
+// TestClusterTakesOverAnAttemptLeftInFlight,
+// TestClusterDelivererKilledBeforeItsOutcomeIsStored,
+// TestClusterLateOutcomeOfAnOldDeliverer,
+// TestClusterDelivererSendsOnceWhileItsStartIsOnItsWay,
+// TestClusterDelivererNotifierRestartsBeforeItsOutcomeComesBack and, on
+// real processes, TestClusterAlerting and TestClusterDelivererKilled.
 
 // Kinds of state notes (after noteKey and noteClaim, stream.go).
 const (
@@ -166,7 +177,8 @@ type channelNote struct {
 	Base    time.Time       `json:"base,omitzero"`
 }
 
-// outboxNote is outbox transitions decided by the deliverer Origin.
+// outboxNote is outbox transitions decided by the deliverer Origin,
+// applied by every node (Origin included) in stream order.
 type outboxNote struct {
 	Origin  string          `json:"origin"`
 	Records []notify.Record `json:"records"`

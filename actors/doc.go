@@ -61,8 +61,9 @@
 //     applied; the deliverer's alert transition notes being published:
 //     maxAlertPublishes (256) → that tick's transitions skipped, stepped
 //     again (rules_cluster.go); its outbox notes waiting to be published:
-//     outboxNoteQueueLength (1,024) → an attempt not made (retried), an
-//     outcome not told to the other nodes (notifier_cluster.go).
+//     outboxNoteQueueLength (1,024) → an attempt not made, a give-up or
+//     take-over decided again after notePause, an outcome lost (its
+//     attempt taken over later and sent again) (notifier_cluster.go).
 //   - the pool dispatcher's run queue: one entry per mailbox at most
 //     (dispatcher.go).
 //   - each client's outbound queue belongs to transport (its QueueLength):

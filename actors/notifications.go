@@ -60,6 +60,11 @@ type NotificationsConfig struct {
 	TLS *tls.Config
 	// MaxChannels bounds the channels. Zero means 1,000.
 	MaxChannels int
+
+	// beforeNote, in tests of cluster mode, runs before each outbox note
+	// of this node is published: it may stall it, or fail it as if this
+	// node were killed before the stream stored it (notePublisher).
+	beforeNote func(id string, n *outboxNote) error
 }
 
 func (c *NotificationsConfig) setDefaults() {

@@ -25,7 +25,10 @@ import (
 // that neither owner's compaction deletes the other's records. Each is
 // appended in one synced batch before it is acted on: no request is sent
 // before its NOTIFICATION_SENDING record is durable, no attempt's outcome
-// is shown before its NOTIFICATION_ATTEMPTED record is. Compaction:
+// is shown before its NOTIFICATION_ATTEMPTED record is. (In a cluster
+// the deliverer's outbox records are durable in the stream first, before
+// it acts on them, and reach every node's log, its own included, from
+// the stream: notifier_cluster.go.) Compaction:
 // after every compactEvery records and when the notifier stops, its whole
 // state (the channels and the outbox's MarshalSnapshot: pending and
 // finished notifications within the DoneMax horizon, the delivery log
@@ -152,7 +155,7 @@ const maxInFlightPerChannel = 4
 //
 // Restarts: each incarnation rebuilds channels and outbox from the log,
 // ends the attempts that were in flight as interrupted (Resume: retried,
-// same Idempotency-Key), spawns its children again and re-offers the
+// same Idempotency-Key; in a cluster, the deliverer's takeOver), spawns its children again and re-offers the
 // alerts notified lately (reoffer). Messages from an earlier incarnation
 // (timer, attempt outcomes) carry its generation and are dropped.
 type notifierActor struct {
@@ -170,10 +173,10 @@ type notifierActor struct {
 	logSeq       uint64
 	sinceCompact int
 	retired      bool
-	// Cluster mode (notifier_cluster.go): mine are the attempts this
-	// incarnation started (by notification id); owner whether it was the
-	// deliverer at the last pump.
-	mine  map[string]bool
+	// Cluster mode (notifier_cluster.go): steps are this incarnation's
+	// decisions on their way through the stream (by notification id);
+	// owner whether it was the deliverer at the last pump.
+	steps map[string]*step
 	owner bool
 }
 
@@ -209,12 +212,15 @@ type channelDeliver struct {
 	start *outboxNote
 }
 
-// deliveryDone is one attempt's outcome, from a channel actor.
+// deliveryDone is one attempt's outcome, from a channel actor. In
+// cluster mode, startErr says the attempt was not made: the stream did
+// not store its start (attempt is then empty but for N).
 type deliveryDone struct {
 	gen       uint64
 	channelID string
 	id        string
 	attempt   notify.Attempt
+	startErr  error
 }
 
 func (a *notifierActor) Receive(ctx actor.Context) {
@@ -245,6 +251,10 @@ func (a *notifierActor) Receive(ctx actor.Context) {
 		}
 	case *deliveryDone:
 		a.finished(ctx, m)
+	case *noteFailed:
+		if m.gen == a.gen {
+			a.noteFailed(ctx, m)
+		}
 	case *actor.Terminated:
 		for id, pid := range a.children {
 			if pid == m.Who {
@@ -274,7 +284,7 @@ func (a *notifierActor) started(ctx actor.Context) {
 	if a.sys.cluster == nil {
 		resumed = loaded.outbox.Resume(now)
 	} // a cluster's deliverer takes over what nobody ended (takeOver)
-	a.mine = map[string]bool{}
+	a.steps = map[string]*step{}
 	a.nt.mu.Lock()
 	a.nt.streamSeq = loaded.streamSeq
 	a.nt.channels, a.nt.outbox = loaded.channels, loaded.outbox
@@ -493,26 +503,18 @@ func (a *notifierActor) reoffer(now time.Time) {
 
 // pump gives up what is past its deadline, starts the due deliveries
 // (journaled before they are handed over) and sets the timer to the next
-// wake-up.
+// wake-up. In cluster mode: clusterPump.
 func (a *notifierActor) pump(ctx actor.Context) {
-	var takeOverAt time.Time // cluster: an attempt begun elsewhere is due for take-over
 	if a.sys.cluster != nil {
-		var deliver bool
-		if deliver, takeOverAt = a.clusterPump(ctx); !deliver {
-			return
-		}
+		a.clusterPump(ctx)
+		return
 	}
 	now := a.sys.now()
 	o := a.nt.outbox
-	type start struct {
-		pid *actor.PID
-		msg *channelDeliver
-	}
-	var starts []start
+	var starts []handOver
 	held := false
 	a.nt.mu.Lock()
-	expired := o.Expire(now)
-	recs := expired
+	recs := o.Expire(now)
 	for _, d := range o.Due(now) {
 		chID := d.Notification.ChannelID
 		ch, ok := a.nt.channels[chID]
@@ -527,23 +529,26 @@ func (a *notifierActor) pump(ctx actor.Context) {
 		}
 		recs = append(recs, rec)
 		a.inflight[chID]++
-		cd := &channelDeliver{gen: a.gen, ch: ch.Clone(), n: d.Notification, N: d.N}
-		if a.sys.cluster != nil {
-			a.mine[rec.ID] = true
-			cd.start = a.startNote(rec.ID, rec)
-		}
-		starts = append(starts, start{pid, cd})
+		starts = append(starts, handOver{pid, &channelDeliver{gen: a.gen, ch: ch.Clone(), n: d.Notification, N: d.N}})
 	}
 	next, ok := o.NextWake(now)
 	a.nt.mu.Unlock()
-	if !takeOverAt.IsZero() && (!ok || takeOverAt.Before(next)) {
-		next, ok = takeOverAt, true
-	}
 	a.journalOutbox(recs)
-	a.announce(expired)
 	for _, s := range starts {
 		ctx.Send(s.pid, s.msg)
 	}
+	a.wakeAt(ctx, now, next, ok, held)
+}
+
+// handOver is an attempt for a channel's actor.
+type handOver struct {
+	pid *actor.PID
+	msg *channelDeliver
+}
+
+// wakeAt sets the timer to next (none when !ok); held says a due
+// delivery was held back by a busy channel.
+func (a *notifierActor) wakeAt(ctx actor.Context, now, next time.Time, ok, held bool) {
 	a.stopTimer()
 	if !ok {
 		return
@@ -566,8 +571,11 @@ func (a *notifierActor) finished(ctx actor.Context, m *deliveryDone) {
 	if a.inflight[m.channelID] > 0 {
 		a.inflight[m.channelID]--
 	}
+	if a.sys.cluster != nil {
+		a.clusterFinished(ctx, m)
+		return
+	}
 	now := a.sys.now()
-	delete(a.mine, m.id)
 	a.nt.mu.Lock()
 	recs, err := a.nt.outbox.Finish(m.id, m.attempt, now)
 	a.nt.mu.Unlock()
@@ -577,7 +585,12 @@ func (a *notifierActor) finished(ctx actor.Context, m *deliveryDone) {
 		a.log.Debug().Err(err).Str("notification", m.id).Msg("attempt outcome ignored")
 	}
 	a.journalOutbox(recs)
-	a.announce(recs)
+	a.logOutcome(m, recs)
+	a.pump(ctx)
+}
+
+// logOutcome logs what an attempt's outcome decided.
+func (a *notifierActor) logOutcome(m *deliveryDone, recs []notify.Record) {
 	for _, r := range recs {
 		switch r.Kind {
 		case notify.RecordDelivered:
@@ -592,7 +605,6 @@ func (a *notifierActor) finished(ctx actor.Context, m *deliveryDone) {
 			}
 		}
 	}
-	a.pump(ctx)
 }
 
 // command handles one channel change: validate, journal, apply, then

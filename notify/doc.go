@@ -134,6 +134,13 @@
 // de-duplicate: there, a crash inside that window can show a message
 // twice; the window is one request long.
 //
+// In a cluster (outbox_cluster.go), every node applies the same records
+// in the stream's order; the deliverer decides them with PlanStart,
+// PlanFinish and PlanExpire (the records, unapplied), holds their
+// notifications (Hold) until the stream hands them back, and Apply
+// ignores a record that no longer fits the state it was decided from (a
+// late outcome of an attempt another deliverer took over).
+//
 // Logs returns the delivery log in the original's NotificationLog shape
 // {id, alertId, channelId, channelType, recipient, status
 // PENDING|SENT|FAILED|RETRYING, sentAt, subject, message, responseCode,

@@ -45,6 +45,11 @@ type Record struct {
 	Attempt      *Attempt      `json:"attempt,omitempty"`      // Sending (N, Start), Attempted
 	NextAt       *time.Time    `json:"nextAt,omitempty"`       // Attempted, when retried
 	Reason       string        `json:"reason,omitempty"`       // Failed
+	// After is, in a Failed that follows an attempt's outcome (a
+	// permanent answer, or a retry that would pass the deadline), that
+	// attempt's number; 0 in a give-up with no attempt to blame (the
+	// deadline passed while it waited, its channel went).
+	After int `json:"after,omitempty"`
 }
 
 // OutboxConfig is the delivery policy. Zero values are the defaults.
@@ -137,6 +142,9 @@ type pending struct {
 	attempts   int
 	inflight   *Attempt
 	lastFailed bool // the last attempt's log entry is FAILED already
+	// verdictDue: an Attempted ended the last attempt for good; the
+	// Delivered or Failed decided with it comes next (Apply).
+	verdictDue bool
 }
 
 // expired reports a notification past its deadline (none before its
@@ -176,6 +184,7 @@ type Outbox struct {
 	log     []logItem // oldest first (bounded: LogMaxEntries, LogMaxAge)
 	totals  counts
 	perChan map[string]*ChannelStats
+	held    map[string]hold // not records: see Hold
 }
 
 type counts struct{ enqueued, sent, failed int64 }
@@ -185,6 +194,7 @@ func NewOutbox(cfg OutboxConfig) *Outbox {
 	return &Outbox{
 		cfg: cfg.withDefaults(), pending: map[string]*pending{}, done: map[string]*done{},
 		starts: map[string][]time.Time{}, limits: map[string]Limits{}, perChan: map[string]*ChannelStats{},
+		held: map[string]hold{},
 	}
 }
 
@@ -219,8 +229,8 @@ func (o *Outbox) Enqueue(n Notification, at time.Time) (Record, bool) {
 // finished. Call Start for each before sending it.
 func (o *Outbox) Due(now time.Time) []Delivery {
 	var cands []*pending
-	for _, p := range o.pending {
-		if p.inflight == nil && !p.nextAt.After(now) && !p.expired(now) && !o.waitsForFiring(p) {
+	for id, p := range o.pending {
+		if p.inflight == nil && !o.isHeld(id) && !p.nextAt.After(now) && !p.expired(now) && !o.waitsForFiring(p) {
 			cands = append(cands, p)
 		}
 	}
@@ -268,8 +278,8 @@ func (o *Outbox) NextWake(now time.Time) (time.Time, bool) {
 			best, found = t, true
 		}
 	}
-	for _, p := range o.pending {
-		if p.inflight != nil {
+	for id, p := range o.pending {
+		if p.inflight != nil || o.isHeld(id) {
 			continue
 		}
 		if p.expired(now) {
@@ -291,6 +301,16 @@ func (o *Outbox) NextWake(now time.Time) (time.Time, bool) {
 
 // Start records that attempt N of notification id begins at now.
 func (o *Outbox) Start(id string, now time.Time) (Record, error) {
+	rec, err := o.PlanStart(id, "", now)
+	if err == nil {
+		o.Apply(rec)
+	}
+	return rec, err
+}
+
+// PlanStart is Start without applying its record, for an attempt made
+// by the cluster node by (outbox_cluster.go).
+func (o *Outbox) PlanStart(id, by string, now time.Time) (Record, error) {
 	p, ok := o.pending[id]
 	switch {
 	case !ok:
@@ -298,29 +318,38 @@ func (o *Outbox) Start(id string, now time.Time) (Record, error) {
 	case p.inflight != nil:
 		return Record{}, fmt.Errorf("start %s: %w", id, ErrInFlight)
 	}
-	rec := Record{Kind: RecordSending, At: now, ID: id, Attempt: &Attempt{N: p.attempts + 1, Start: now, Recipient: p.n.Recipient}}
+	rec := Record{Kind: RecordSending, At: now, ID: id, Attempt: &Attempt{N: p.attempts + 1, Start: now, Recipient: p.n.Recipient, By: by}}
 	if p.giveUpAt.IsZero() {
 		giveUp := now.Add(o.cfg.GiveUpAfter)
 		rec.GiveUpAt = &giveUp
 	}
-	o.Apply(rec)
 	return rec, nil
 }
 
 // Finish records the outcome of the in-flight attempt of id (a.N 0 means
-// the in-flight one) ending at now, and decides what follows: delivered,
-// retried at now plus the backoff (or the receiver's Retry-After, if
-// longer), or failed (a permanent outcome, or a retry that would pass the
-// deadline). An attempt without an outcome counts as retryable.
+// the in-flight one; a.By "" whoever makes it) ending at now, and
+// decides what follows: delivered, retried at now plus the backoff (or
+// the receiver's Retry-After, if longer), or failed (a permanent outcome,
+// or a retry that would pass the deadline). An attempt without an
+// outcome counts as retryable.
 func (o *Outbox) Finish(id string, a Attempt, now time.Time) ([]Record, error) {
+	recs, err := o.PlanFinish(id, a, now)
+	for _, r := range recs {
+		o.Apply(r)
+	}
+	return recs, err
+}
+
+// PlanFinish is Finish without applying its records (outbox_cluster.go).
+func (o *Outbox) PlanFinish(id string, a Attempt, now time.Time) ([]Record, error) {
 	p, ok := o.pending[id]
 	switch {
 	case !ok:
 		return nil, fmt.Errorf("finish %s: %w", id, ErrUnknownNotification)
-	case p.inflight == nil || (a.N != 0 && a.N != p.inflight.N):
+	case p.inflight == nil || (a.N != 0 && a.N != p.inflight.N) || (a.By != "" && a.By != p.inflight.By):
 		return nil, fmt.Errorf("finish %s attempt %d: %w", id, a.N, ErrNotInFlight)
 	}
-	a.N = p.inflight.N
+	a.N, a.By = p.inflight.N, p.inflight.By
 	if a.Start.IsZero() {
 		a.Start = p.inflight.Start
 	}
@@ -336,7 +365,7 @@ func (o *Outbox) Finish(id string, a Attempt, now time.Time) ([]Record, error) {
 	case Success:
 		follow = &Record{Kind: RecordDelivered, At: now, ID: id}
 	case Permanent:
-		follow = &Record{Kind: RecordFailed, At: now, ID: id, Reason: a.Error}
+		follow = &Record{Kind: RecordFailed, At: now, ID: id, Reason: a.Error, After: a.N}
 	default:
 		next := now.Add(o.cfg.Backoff(id, a.N))
 		if a.RetryAfter > 0 {
@@ -347,14 +376,12 @@ func (o *Outbox) Finish(id string, a Attempt, now time.Time) ([]Record, error) {
 		if p.giveUpAt.IsZero() || next.Before(p.giveUpAt) {
 			att.NextAt = &next
 		} else {
-			follow = &Record{Kind: RecordFailed, At: now, ID: id,
+			follow = &Record{Kind: RecordFailed, At: now, ID: id, After: a.N,
 				Reason: fmt.Sprintf("gave up after %d attempts: the next would be past the deadline %s", a.N, stamp(p.giveUpAt))}
 		}
 	}
 	out := []Record{att}
-	o.Apply(att)
 	if follow != nil {
-		o.Apply(*follow)
 		out = append(out, *follow)
 	}
 	return out, nil
@@ -364,9 +391,19 @@ func (o *Outbox) Finish(id string, a Attempt, now time.Time) ([]Record, error) {
 // at now: attempted before, and held back (by a Retry-After or the rate
 // limits) past it. Not those in flight: their outcome decides.
 func (o *Outbox) Expire(now time.Time) []Record {
+	out := o.PlanExpire(now)
+	for _, r := range out {
+		o.Apply(r)
+	}
+	return out
+}
+
+// PlanExpire is Expire without applying its records, and leaving held
+// notifications out (outbox_cluster.go).
+func (o *Outbox) PlanExpire(now time.Time) []Record {
 	var ids []string
 	for id, p := range o.pending {
-		if p.inflight == nil && p.expired(now) {
+		if p.inflight == nil && !o.isHeld(id) && p.expired(now) {
 			ids = append(ids, id)
 		}
 	}
@@ -374,10 +411,8 @@ func (o *Outbox) Expire(now time.Time) []Record {
 	var out []Record
 	for _, id := range ids {
 		p := o.pending[id]
-		rec := Record{Kind: RecordFailed, At: now, ID: id,
-			Reason: fmt.Sprintf("gave up: not delivered by the deadline %s after %d attempts", stamp(p.giveUpAt), p.attempts)}
-		o.Apply(rec)
-		out = append(out, rec)
+		out = append(out, Record{Kind: RecordFailed, At: now, ID: id,
+			Reason: fmt.Sprintf("gave up: not delivered by the deadline %s after %d attempts", stamp(p.giveUpAt), p.attempts)})
 	}
 	return out
 }
@@ -427,8 +462,14 @@ func (o *Outbox) Resume(now time.Time) []Record {
 }
 
 // Apply applies one record: the only way the state changes, live or on
-// replay. Records for unknown notifications are ignored, and so is an
-// Enqueued for a known one.
+// replay. It ignores a record that does not fit the state it was decided
+// from (the invariant and its tests: outbox_cluster.go): an Enqueued for
+// a known notification; any other record for one not pending; a Sending
+// of attempt N unless no attempt is in flight and N-1 were made; an
+// Attempted unless it names the attempt in flight (N and By); a
+// Delivered, and a Failed after an attempt (After), unless an Attempted
+// of that attempt just ended it for good. One owner's own records always
+// fit, so on one node this changes nothing.
 func (o *Outbox) Apply(rec Record) {
 	if rec.Kind == RecordEnqueued {
 		if rec.Notification == nil || o.Known(rec.ID) {
@@ -445,22 +486,22 @@ func (o *Outbox) Apply(rec Record) {
 	ch := p.n.ChannelID
 	switch rec.Kind {
 	case RecordSending:
-		if rec.Attempt == nil {
+		if rec.Attempt == nil || p.inflight != nil || rec.Attempt.N != p.attempts+1 {
 			return
 		}
 		a := *rec.Attempt
-		p.inflight, p.attempts = &a, max(p.attempts, a.N)
+		p.inflight, p.attempts, p.verdictDue = &a, a.N, false
 		if rec.GiveUpAt != nil && p.giveUpAt.IsZero() {
 			p.giveUpAt = *rec.GiveUpAt
 		}
 		o.noteStart(ch, a.Start)
 		o.channel(ch).LastUsedAt = timePtr(a.Start)
 	case RecordAttempted:
-		if rec.Attempt == nil {
+		if rec.Attempt == nil || p.inflight == nil || p.inflight.N != rec.Attempt.N || p.inflight.By != rec.Attempt.By {
 			return
 		}
 		a := *rec.Attempt
-		p.inflight, p.attempts = nil, max(p.attempts, a.N)
+		p.inflight, p.verdictDue = nil, rec.NextAt == nil
 		if rec.NextAt != nil {
 			p.nextAt = *rec.NextAt
 		}
@@ -482,6 +523,9 @@ func (o *Outbox) Apply(rec Record) {
 		p.lastFailed = e.Status == LogFailed
 		o.appendLog(e, rec.At)
 	case RecordDelivered, RecordFailed:
+		if (rec.Kind == RecordDelivered || rec.After > 0) && (!p.verdictDue || (rec.After > 0 && rec.After != p.attempts)) {
+			return // the verdict of an attempt that did not end here
+		}
 		if rec.Kind == RecordFailed && !p.lastFailed {
 			e := o.entry(p, p.attempts, rec.At)
 			e.ID, e.Status, e.ErrorMessage = p.n.ID+"#failed", LogFailed, rec.Reason

@@ -33,6 +33,7 @@ type pendingSnapshot struct {
 	Attempts     int          `json:"attempts"`
 	InFlight     *Attempt     `json:"inFlight,omitempty"`
 	LastFailed   bool         `json:"lastFailed,omitempty"`
+	VerdictDue   bool         `json:"verdictDue,omitempty"`
 }
 
 type doneSnapshot struct {
@@ -59,7 +60,7 @@ func (o *Outbox) MarshalSnapshot() ([]byte, error) {
 	for _, id := range slices.Sorted(maps.Keys(o.pending)) {
 		p := o.pending[id]
 		s.Pending = append(s.Pending, pendingSnapshot{Notification: p.n, EnqueuedAt: p.enqueuedAt, GiveUpAt: p.giveUpAt,
-			NextAt: p.nextAt, Attempts: p.attempts, InFlight: p.inflight, LastFailed: p.lastFailed})
+			NextAt: p.nextAt, Attempts: p.attempts, InFlight: p.inflight, LastFailed: p.lastFailed, VerdictDue: p.verdictDue})
 	}
 	for _, d := range o.order {
 		s.Done = append(s.Done, doneSnapshot{ID: d.id, ChannelID: d.channelID, EnqueuedAt: d.enqueuedAt, FinishedAt: d.finishedAt, Sent: d.sent})
@@ -98,7 +99,7 @@ func RestoreOutbox(cfg OutboxConfig, data []byte) (*Outbox, error) {
 			return nil, fmt.Errorf("decode outbox snapshot: a pending notification without an id")
 		}
 		o.pending[p.Notification.ID] = &pending{n: p.Notification, enqueuedAt: p.EnqueuedAt, giveUpAt: p.GiveUpAt,
-			nextAt: p.NextAt, attempts: p.Attempts, inflight: p.InFlight, lastFailed: p.LastFailed}
+			nextAt: p.NextAt, attempts: p.Attempts, inflight: p.InFlight, lastFailed: p.LastFailed, verdictDue: p.VerdictDue}
 	}
 	for _, d := range s.Done {
 		dd := &done{id: d.ID, channelID: d.ChannelID, enqueuedAt: d.EnqueuedAt, finishedAt: d.FinishedAt, sent: d.Sent}

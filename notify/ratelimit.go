@@ -38,7 +38,7 @@ func (o *Outbox) room(ch string, now time.Time) int {
 // startsWithin counts the channel's attempts that started in (now-span, now].
 func (o *Outbox) startsWithin(ch string, now time.Time, span time.Duration) int {
 	n := 0
-	for _, t := range o.starts[ch] {
+	for _, t := range o.startTimes(ch) {
 		if t.After(now.Add(-span)) && !t.After(now) {
 			n++
 		}
@@ -59,7 +59,7 @@ func (o *Outbox) freeAt(ch string, now time.Time) time.Time {
 			continue
 		}
 		var in []time.Time
-		for _, t := range o.starts[ch] {
+		for _, t := range o.startTimes(ch) {
 			if t.After(now.Add(-w.span)) && !t.After(now) {
 				in = append(in, t)
 			}
@@ -71,6 +71,25 @@ func (o *Outbox) freeAt(ch string, now time.Time) time.Time {
 		}
 	}
 	return at
+}
+
+// startTimes are the channel's attempt starts of the last hour, with
+// those held (Hold), ascending.
+func (o *Outbox) startTimes(ch string) []time.Time {
+	s := o.starts[ch]
+	added := false
+	for _, h := range o.held {
+		if h.channel == ch && !h.start.IsZero() {
+			if !added {
+				s, added = slices.Clone(s), true
+			}
+			s = append(s, h.start)
+		}
+	}
+	if added {
+		slices.SortFunc(s, func(a, b time.Time) int { return a.Compare(b) })
+	}
+	return s
 }
 
 func (o *Outbox) noteStart(ch string, at time.Time) {

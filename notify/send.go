@@ -38,6 +38,10 @@ type Attempt struct {
 	// 503); the outbox waits at least that long, up to MaxRetryAfter.
 	RetryAfter time.Duration `json:"retryAfter,omitempty"`
 	Recipient  string        `json:"recipient,omitempty"` // masked (Channel.Recipient)
+	// By names, in a cluster, the node that makes the attempt ("" on one
+	// node): with N it tells an attempt from another deliverer's attempt
+	// of the same notification (Outbox.Apply).
+	By string `json:"by,omitempty"`
 }
 
 // MaxResponseExcerpt bounds Attempt.Response.
