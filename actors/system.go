@@ -255,7 +255,7 @@ func Start(cfg Config) (*System, error) {
 		if err := s.startApplier(readAfter); err != nil {
 			return nil, err
 		}
-		go s.cluster.shared.run()
+		go s.cluster.shared.run(s.AlertingState)
 	} else {
 		schedProps := props(KindScheduler, func() actor.Actor {
 			return &schedulerActor{sys: s, interval: cfg.Tick}
