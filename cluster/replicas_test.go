@@ -3,8 +3,11 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/eventara/eventara/internal/testutil"
 )
 
 // TestStreamReplicasNeverLowered: a node that joins a clustered NATS
@@ -73,4 +76,15 @@ func TestStreamReplicasNeverLowered(t *testing.T) {
 	if replicas(raised) != 3 {
 		t.Fatalf("asked for 3 replicas of an R1 stream: %d", replicas(raised))
 	}
+	// Done scaling before the nodes shut down.
+	testutil.WaitFor(t, testutil.Patience, "the raised stream's followers current", func() error {
+		info, err := raised.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if len(info.Replicas) != 2 || !info.Replicas[0].Current || !info.Replicas[1].Current {
+			return fmt.Errorf("leader %q, followers %+v", info.Leader, info.Replicas)
+		}
+		return nil
+	})
 }
