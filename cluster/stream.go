@@ -14,7 +14,8 @@ import (
 
 // StreamConfig configures the stream that is the cluster's journal. Zero
 // values are the documented defaults. Every node must use the same one:
-// each start updates the stream to its own.
+// each start updates the stream to its own, except that it never lowers
+// the stream's replicas (see Replicas).
 type StreamConfig struct {
 	// Name is the JetStream stream's name. Zero means "EVENTARA".
 	Name string
