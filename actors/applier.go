@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -77,10 +78,9 @@ type applierRun struct {
 
 	epoch uint64
 	cons  *cluster.Consumer
-	// from is where the current consumer started; first says no message
-	// has come from it yet (the retention check).
-	from  uint64
-	first bool
+	// next is the stream sequence expected next: where the consumer
+	// started, then the last message's + 1 (the retention check).
+	next uint64
 
 	recs []event.Record
 	pos  []uint64
@@ -200,7 +200,7 @@ func (r *applierRun) consume(epoch, after uint64) bool {
 	for {
 		cons, err := r.c.cfg.Stream.Consume(after+1, r.c.cfg.Consumer)
 		if err == nil {
-			r.cons, r.epoch, r.from, r.first = cons, epoch, after+1, true
+			r.cons, r.epoch, r.next = cons, epoch, after+1
 			r.c.consuming.Store(true)
 			return true
 		}
@@ -214,23 +214,35 @@ func (r *applierRun) consume(epoch, after uint64) bool {
 	}
 }
 
-// checkRetention notes a first message past the one asked for: the
-// stream's retention removed what lay between (the tick's schedule
-// message, never delivered, accounts for one sequence). Removed records
-// the state already covers (a node started from a shared checkpoint,
-// floor, reads from the stream's first retained sequence below it) are
-// missed by the local journal only, not by the totals: no gap.
+// checkRetention notes a message past the one expected, at start or
+// while running (a node cut off from the stream for longer than its
+// retention: the consumer resumes at the first message left): the
+// stream's retention removed what lay between, when the stream no longer
+// holds the expected one. The tick's schedule message, never delivered,
+// accounts for one sequence. Removed records the state already covers (a
+// node started from a shared checkpoint, floor, reads from the stream's
+// first retained sequence below it) are missed by the local journal
+// only, not by the totals: no gap. A running node does not recover from
+// a gap by itself: replacing the state of its running aggregator, windows,
+// rules and notifier is a restart's work, and a restart starts from the
+// newest shared checkpoint (gapReason says so). Guarded by
+// TestJoinWithoutSharedCheckpointIsRefused and TestRunningNodePastRetention.
 func (r *applierRun) checkRetention(seq uint64) {
-	if !r.first {
+	want := r.next
+	r.next = seq + 1
+	if seq <= want+1 || seq <= r.c.floor.Load()+1 || r.c.gapped() {
 		return
 	}
-	r.first = false
-	if seq <= r.from+1 || seq <= r.c.floor.Load()+1 {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	first, err := r.c.cfg.Stream.FirstRetained(ctx)
+	cancel()
+	if err == nil && first <= want {
+		r.log.Debug().Uint64("want", want).Uint64("seq", seq).Msg("cluster: sequences skipped that the stream's retention did not remove")
 		return
 	}
-	msg := r.c.gapReason(r.from, seq)
-	r.c.gap.Store(msg)
-	r.log.Error().Uint64("from", r.from).Uint64("first", seq).Msg(msg)
+	r.c.shared.refresh() // the newest shared checkpoint, for the reason
+	r.c.gap.Store(&gapRange{from: want, first: seq})
+	r.log.Error().Uint64("from", want).Uint64("first", seq).Msg(r.c.gapReason(want, seq))
 }
 
 // flush writes the records read since the last flush to the local

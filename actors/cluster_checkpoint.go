@@ -62,13 +62,47 @@ func InstallAlertingState(j Journal, st AlertingState) error {
 	if _, _, ok, err := j.LoadStateSnapshot(); err != nil || ok {
 		return fmt.Errorf("install alerting state: the journal has rules state already (%v)", err)
 	}
-	if err := j.CompactState(0, st.Rules); err != nil {
+	return replaceAlertingState(j, st)
+}
+
+// replaceAlertingState writes st into j before Start in place of the
+// rules and notifier state j holds: each state log is compacted into st's
+// snapshot up to its last record, so nothing of the old state is replayed
+// on top of it.
+func replaceAlertingState(j Journal, st AlertingState) error {
+	upTo, _, _, err := j.LoadStateSnapshot()
+	if err == nil {
+		upTo, err = lastStateRecord(upTo, j.ReplayState)
+	}
+	if err == nil {
+		err = j.CompactState(upTo, st.Rules)
+	}
+	if err != nil {
 		return fmt.Errorf("install alerting state: rules: %w", err)
 	}
-	if err := j.NotifyLog().Compact(0, st.Notifier); err != nil {
+	nl := j.NotifyLog()
+	upTo, _, _, err = nl.LoadSnapshot()
+	if err == nil {
+		upTo, err = lastStateRecord(upTo, nl.Replay)
+	}
+	if err == nil {
+		err = nl.Compact(upTo, st.Notifier)
+	}
+	if err != nil {
 		return fmt.Errorf("install alerting state: notifier: %w", err)
 	}
 	return nil
+}
+
+// lastStateRecord is the number of a state log's last record: after, its
+// snapshot's, or the last that replay passes after it.
+func lastStateRecord(after uint64, replay func(uint64, func(uint64, []byte) error) error) (uint64, error) {
+	last := after
+	err := replay(after, func(seq uint64, _ []byte) error {
+		last = seq
+		return nil
+	})
+	return last, err
 }
 
 // readNotifyLocked runs fn with the notifier's state read-locked.

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -49,9 +50,30 @@ import (
 // TestClusterLateJoiner.
 //
 // The checkpoint is a container of named parts (cluster.SharedCheckpoint):
-// the aggregator's state is the part sharedPartAggregator; other state a
-// joiner needs (the rules', once they travel through the stream) goes in
-// its own part, and an older node ignores parts it does not know.
+// the aggregator's state is the part sharedPartAggregator, the rules,
+// alerts, channels and outbox (AlertingState) the part
+// sharedPartAlerting; an older node ignores parts it does not know.
+//
+// The alerting part is read by the publishing goroutine after the local
+// checkpoint at sequence S was saved, so it covers S: the applier waits
+// for each state note to be applied before it reads on, so every state
+// note before S was applied before the aggregator got S. It may hold
+// notes after S too; each store records the stream sequence of the last
+// note it applied (cluster_state.go), so a joiner that reads the stream
+// from the first retained sequence F (F − 1 ≤ S) skips the notes its
+// installed stores hold and applies the rest: none missed, none applied
+// twice. The rules are read before the notifier, so an alert
+// transition in the rules is in the outbox too, or enqueued by the
+// notifier's reoffer at start (notify.Outbox.Enqueue takes an ID once).
+// A joiner writes the alerting part into its journal, replacing the
+// state it had (its own missed the notes the stream lost), before it
+// writes the aggregator's as its checkpoint: that write is the commit
+// point, so a crash in between leaves the gap, seen again at the next
+// start. A shared checkpoint without the part (published by an older
+// node) still starts the metrics; the joiner keeps its own alerting
+// state and says so (log, ClusterHealth.JoinWarning). Guarded by
+// TestJoinFromSharedCheckpointWithAlerting and, on real processes,
+// TestClusterLateJoiner.
 
 // sharedPartAggregator names the aggregator's part: a format byte (1),
 // the checkpoint's UpTo event ID (16 bytes), then its State (the totals
@@ -79,6 +101,42 @@ func decodeAggregatorPart(sc *cluster.SharedCheckpoint) (journal.Checkpoint, err
 	}
 	copy(id[:], b[1:])
 	return journal.Checkpoint{UpTo: id, At: sc.At, Seq: sc.Seq, State: b[1+len(id):]}, nil
+}
+
+// sharedPartAlerting names the alerting part: a format byte (1), Covers
+// (8 bytes, big-endian), the length of Rules (8 bytes, big-endian), Rules,
+// then Notifier (AlertingState).
+const (
+	sharedPartAlerting = "alerting"
+	alertingPartV1     = 1
+)
+
+func encodeAlertingPart(st *AlertingState) []byte {
+	b := make([]byte, 0, 17+len(st.Rules)+len(st.Notifier))
+	b = append(b, alertingPartV1)
+	b = binary.BigEndian.AppendUint64(b, st.Covers)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(st.Rules)))
+	b = append(b, st.Rules...)
+	return append(b, st.Notifier...)
+}
+
+// decodeAlertingPart returns the alerting part of sc; ok is false when sc
+// has none.
+func decodeAlertingPart(sc *cluster.SharedCheckpoint) (st AlertingState, ok bool, err error) {
+	b, ok := sc.Parts[sharedPartAlerting]
+	if !ok {
+		return AlertingState{}, false, nil
+	}
+	if len(b) < 17 || b[0] != alertingPartV1 {
+		return AlertingState{}, true, fmt.Errorf("shared checkpoint of %s at %d: %s part of an unknown format", sc.Node, sc.Seq, sharedPartAlerting)
+	}
+	n := binary.BigEndian.Uint64(b[9:17])
+	if n > uint64(len(b)-17) {
+		return AlertingState{}, true, fmt.Errorf("shared checkpoint of %s at %d: %s part truncated", sc.Node, sc.Seq, sharedPartAlerting)
+	}
+	st.Covers = binary.BigEndian.Uint64(b[1:9])
+	st.Rules, st.Notifier = b[17:17+n], b[17+n:]
+	return st, true, nil
 }
 
 // SharedCheckpointView describes a shared checkpoint for health.
@@ -160,9 +218,10 @@ func (sc *sharedCheckpoints) offer(cp journal.Checkpoint) {
 	}
 }
 
-// run publishes what is offered and lists the cluster's checkpoints once
-// per interval (at most a minute apart), until close.
-func (sc *sharedCheckpoints) run() {
+// run publishes what is offered, with the alerting state alerting reads
+// (System.AlertingState), and lists the cluster's checkpoints once per
+// interval (at most a minute apart), until close.
+func (sc *sharedCheckpoints) run(alerting func() (AlertingState, error)) {
 	defer close(sc.done)
 	sc.refresh()
 	list := time.NewTicker(min(sc.every, time.Minute))
@@ -182,7 +241,7 @@ func (sc *sharedCheckpoints) run() {
 			}
 			sc.mu.Unlock()
 			if cp != nil {
-				sc.publish(cp)
+				sc.publish(cp, alerting)
 			}
 		}
 	}
@@ -216,28 +275,42 @@ func (sc *sharedCheckpoints) context() (context.Context, context.CancelFunc) {
 	return ctx, cancel
 }
 
-func (sc *sharedCheckpoints) publish(cp *journal.Checkpoint) {
+func (sc *sharedCheckpoints) publish(cp *journal.Checkpoint, alerting func() (AlertingState, error)) {
 	ctx, cancel := sc.context()
 	defer cancel()
 	start := time.Now()
+	st, err := alerting()
+	if err != nil {
+		sc.failed("alerting state", cp.Seq, err)
+		return
+	}
+	// The state covers cp.Seq even when the applier's handed mark has
+	// not caught up yet (see the top of this file).
+	st.Covers = max(st.Covers, cp.Seq)
 	shared := cluster.SharedCheckpoint{Seq: cp.Seq, Node: sc.node, At: cp.At,
-		Parts: map[string][]byte{sharedPartAggregator: encodeAggregatorPart(cp)}}
+		Parts: map[string][]byte{sharedPartAggregator: encodeAggregatorPart(cp), sharedPartAlerting: encodeAlertingPart(&st)}}
 	n, err := sc.stream.SaveSharedCheckpoint(ctx, shared)
 	if err != nil && sc.stopping() {
 		sc.log.Debug().Err(err).Uint64("seq", cp.Seq).Msg("shared checkpoint abandoned: stopping")
 		return
 	}
 	if err != nil {
-		sc.err.Store("save: " + err.Error())
-		sc.mu.Lock()
-		sc.last = time.Time{} // the next checkpoint is tried at once
-		sc.mu.Unlock()
-		sc.log.Warn().Err(err).Uint64("seq", cp.Seq).Msg("shared checkpoint not published; the next local checkpoint is tried")
+		sc.failed("save", cp.Seq, err)
 		return
 	}
 	sc.err.Store("")
 	sc.see(SharedCheckpointView{Seq: cp.Seq, Node: sc.node, At: cp.At})
 	sc.log.Info().Uint64("seq", cp.Seq).Int("bytes", n).Dur("took", time.Since(start)).Msg("shared checkpoint published")
+}
+
+// failed records that the checkpoint at seq was not published, at step
+// what, and has the next one tried at once.
+func (sc *sharedCheckpoints) failed(what string, seq uint64, err error) {
+	sc.err.Store(what + ": " + err.Error())
+	sc.mu.Lock()
+	sc.last = time.Time{}
+	sc.mu.Unlock()
+	sc.log.Warn().Err(err).Uint64("seq", seq).Msg("shared checkpoint not published; the next local checkpoint is tried")
 }
 
 // refresh lists the cluster's shared checkpoints for the newest.
@@ -308,7 +381,9 @@ func (c *clusterState) startFromShared(j Journal, log zerolog.Logger) (uint64, e
 	if err == nil && found {
 		var cp journal.Checkpoint
 		if cp, err = decodeAggregatorPart(&shared); err == nil {
-			err = j.SaveCheckpoint(cp)
+			if err = c.installAlerting(j, &shared, want, log); err == nil {
+				err = j.SaveCheckpoint(cp) // last: the commit point
+			}
 		}
 	}
 	if err != nil || !found {
@@ -316,12 +391,12 @@ func (c *clusterState) startFromShared(j Journal, log zerolog.Logger) (uint64, e
 	}
 	switch {
 	case err != nil:
-		c.gap.Store(c.gapReason(own.Seq+1, first))
+		c.gap.Store(&gapRange{from: own.Seq + 1, first: first})
 		log.Error().Err(err).Uint64("seq", own.Seq+1).Uint64("first", first).
 			Msg("cluster: this node's checkpoint is older than the stream's retention and no shared checkpoint could be loaded")
 		return 0, nil
 	case !found:
-		c.gap.Store(c.gapReason(own.Seq+1, first))
+		c.gap.Store(&gapRange{from: own.Seq + 1, first: first})
 		log.Error().Uint64("seq", own.Seq+1).Uint64("first", first).Uint64("wanted", want).
 			Msg("cluster: this node's checkpoint is older than the stream's retention and no shared checkpoint covers the gap")
 		return 0, nil
@@ -335,16 +410,55 @@ func (c *clusterState) startFromShared(j Journal, log zerolog.Logger) (uint64, e
 	return min(first-1, shared.Seq), nil
 }
 
+// installAlerting writes the alerting part of shared into j in place of
+// its own, for a joiner whose stream reading starts after want. Without
+// a usable part the joiner keeps its own and says so (JoinWarning); only
+// an error writing j is returned.
+func (c *clusterState) installAlerting(j Journal, shared *cluster.SharedCheckpoint, want uint64, log zerolog.Logger) error {
+	st, ok, err := decodeAlertingPart(shared)
+	var why string
+	switch {
+	case err != nil:
+		why = err.Error()
+	case !ok:
+		why = fmt.Sprintf("the shared checkpoint of node %s at sequence %d has no rules, alerts or channels (an older node published it)", shared.Node, shared.Seq)
+	case st.Covers < want:
+		why = fmt.Sprintf("the rules, alerts and channels in the shared checkpoint of node %s cover the stream up to %d only, not %d", shared.Node, st.Covers, want)
+	default:
+		if err := replaceAlertingState(j, st); err != nil {
+			return err
+		}
+		log.Info().Uint64("covers", st.Covers).Int("rules_bytes", len(st.Rules)).Int("notifier_bytes", len(st.Notifier)).
+			Msg("cluster: rules, alerts and notification channels installed from the shared checkpoint")
+		return nil
+	}
+	warn := why + ": this node's rules, alerts and notification channels are its own (none on an empty data directory) plus what the stream still holds, " +
+		"and may lack changes the stream's retention removed; to have them, once every node runs a version that shares them and one has published a shared checkpoint since (GET /api/v1/system/cluster, sharedCheckpoint), stop this node, empty its data directory and start it again"
+	c.joinWarning.Store(warn)
+	log.Warn().Msg("cluster: " + warn)
+	return nil
+}
+
+// gapRange is a run of stream sequences, from to first − 1, removed by
+// the stream's retention before this node read them.
+type gapRange struct{ from, first uint64 }
+
 // gapReason says why sequences from to first−1 are missing and what to
-// do, for the log and health (checkRetention).
+// do, for the log and health (checkRetention). It is rendered when asked,
+// so the advice follows the newest shared checkpoint known.
 func (c *clusterState) gapReason(from, first uint64) string {
+	lost := fmt.Sprintf("this node's position is older than the cluster stream's retention: stream sequences %d to %d were removed before it read them, so its totals miss those records", from, first-1)
+	v := c.shared.newest.Load()
+	if v != nil && v.Seq+1 >= first {
+		return lost + fmt.Sprintf("; restart the node to join from the shared checkpoint (node %s, sequence %d, %s), which covers them", v.Node, v.Seq, v.At.Format(time.RFC3339))
+	}
 	what := "no shared checkpoint has been published"
-	if v := c.shared.newest.Load(); v != nil {
+	if v != nil {
 		what = fmt.Sprintf("the newest shared checkpoint known (node %s, sequence %d, %s) does not cover them", v.Node, v.Seq, v.At.Format(time.RFC3339))
 	}
-	return fmt.Sprintf("this node's checkpoint is older than the cluster stream's retention: stream sequences %d to %d were removed before it read them, so its totals miss those records, and %s; "+
+	return lost + fmt.Sprintf(", and %s; "+
 		"restart this node once another node has published a shared checkpoint (every %s; GET /api/v1/system/cluster on a healthy node shows sharedCheckpoint), "+
-		"or keep nodes down for less than --retention", from, first-1, what, c.shared.every)
+		"or keep nodes down for less than --retention", what, c.shared.every)
 }
 
 // idleDue says a checkpoint is due though no record came: the stream
@@ -366,6 +480,5 @@ func (s *aggStream) checkpointAt(seq uint64) {
 // gapped says this node's totals miss records removed by the stream's
 // retention.
 func (c *clusterState) gapped() bool {
-	g, _ := c.gap.Load().(string)
-	return g != ""
+	return c.gap.Load() != nil
 }

@@ -43,7 +43,7 @@ func (m streamSource) start(rec *recovered, readAfter uint64) error {
 	if err := m.s.startApplier(readAfter); err != nil {
 		return err
 	}
-	go m.c.shared.run()
+	go m.c.shared.run(m.s.AlertingState)
 	return nil
 }
 

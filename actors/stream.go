@@ -163,9 +163,10 @@ type clusterState struct {
 	// last got a message (Unix ns).
 	consuming atomic.Bool
 	lastMsg   atomic.Int64
-	// gap describes records lost to retention before this node read them
-	// ("" when none); applyErr the local journal's last failure.
-	gap      atomic.Value
+	// gap is the run of records lost to retention before this node read
+	// them (nil when none; gapReason describes it); applyErr the local
+	// journal's last failure.
+	gap      atomic.Pointer[gapRange]
 	applyErr atomic.Value
 
 	info     atomic.Pointer[streamView]
@@ -177,6 +178,9 @@ type clusterState struct {
 	// local journal, not the totals (checkRetention).
 	shared *sharedCheckpoints
 	floor  atomic.Uint64
+	// joinWarning says what this node, started from a shared checkpoint,
+	// could not take from it ("" when nothing: sharedcp.go).
+	joinWarning atomic.Value
 }
 
 // streamView is the stream's state as last asked; first is its first
@@ -212,8 +216,8 @@ func newClusterState(cfg *ClusterConfig, j Journal, m *telemetry.Metrics, log ze
 	if c.pub == nil {
 		c.pub = cfg.Publisher
 	}
-	c.gap.Store("")
 	c.applyErr.Store("")
+	c.joinWarning.Store("")
 	return c, nil
 }
 
@@ -321,6 +325,10 @@ type ClusterHealth struct {
 	// own being older than the stream's retention; nil when it started
 	// from its own.
 	StartedFrom *SharedCheckpointView
+	// JoinWarning says what this node could not take from the shared
+	// checkpoint it started from (its rules, alerts and channels, when an
+	// older node published it) and what to do; "" when nothing.
+	JoinWarning string
 	// Shared is the newest shared checkpoint in the cluster this node
 	// knows of (nil: none yet); SharedAge its age; SharedError why this
 	// node's last publication or listing of them failed.
@@ -348,8 +356,11 @@ func (s *System) Cluster() (ClusterHealth, bool) {
 		return ClusterHealth{}, false
 	}
 	h := ClusterHealth{Node: c.cfg.Node.Name(), Applied: c.handed.Load(), Consuming: c.consuming.Load()}
-	h.RetentionGap, _ = c.gap.Load().(string)
+	if g := c.gap.Load(); g != nil {
+		h.RetentionGap = c.gapReason(g.from, g.first)
+	}
 	h.ApplyError, _ = c.applyErr.Load().(string)
+	h.JoinWarning, _ = c.joinWarning.Load().(string)
 	h.StartedFrom, h.Shared = c.shared.startedFrom.Load(), c.shared.newest.Load()
 	if h.Shared != nil {
 		h.SharedAge = time.Since(h.Shared.At)

@@ -75,6 +75,13 @@ var clusterSerial atomic.Int64
 
 func startCluster(t testing.TB, n int) *testCluster {
 	t.Helper()
+	return startClusterWith(t, n, nil)
+}
+
+// startClusterWith is startCluster with node i's Config changed by
+// change (nil: none) before it starts.
+func startClusterWith(t testing.TB, n int, change func(i int, cfg *Config)) *testCluster {
+	t.Helper()
 	log := newTestLog(t)
 	dir := t.TempDir()
 	routes := freeAddrs(t, n)
@@ -91,6 +98,9 @@ func startCluster(t testing.TB, n int) *testCluster {
 			ClusterAddr: routes[i],
 			Routes:      routes,
 			Log:         log,
+		}
+		if change != nil {
+			change(i, &c.cfgs[i])
 		}
 	}
 	t.Cleanup(c.shutdownAll)

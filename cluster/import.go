@@ -20,7 +20,7 @@ import (
 // ErrNotReady when the stream does not exist, has no leader, or does not
 // carry the records' subject, within ReadyTimeout or ctx.
 func (n *Node) OpenStream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
-	if err := cfg.setDefaults(n); err != nil {
+	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
 	if n.nc.IsClosed() {

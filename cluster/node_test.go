@@ -198,6 +198,9 @@ func TestExternalURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if r := s.Config().Replicas; r != 1 {
+		t.Fatalf("a new stream through the URL of a lone server: %d replicas, want 1", r)
+	}
 	p, err := s.Publisher(PublisherConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -280,6 +283,8 @@ func TestStreamAndAppendRefuseBadInput(t *testing.T) {
 	for _, cfg := range []StreamConfig{
 		{Tick: 500 * time.Millisecond},
 		{Replicas: 3}, // one server, not clustered: the server refuses it
+		{Replicas: -1},
+		{Replicas: 6},
 		{Name: "A.B"},
 		{Duplicates: time.Hour, MaxAge: time.Minute},
 	} {

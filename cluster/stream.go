@@ -14,7 +14,8 @@ import (
 
 // StreamConfig configures the stream that is the cluster's journal. Zero
 // values are the documented defaults. Every node must use the same one:
-// each start updates the stream to its own.
+// each start updates the stream to its own, except that it never lowers
+// the stream's replicas (see Replicas).
 type StreamConfig struct {
 	// Name is the JetStream stream's name. Zero means "EVENTARA".
 	Name string
@@ -22,9 +23,13 @@ type StreamConfig struct {
 	// ticks to Prefix+".tick", and the tick's schedule lives on
 	// Prefix+".tick.schedule". Zero means "eventara".
 	Prefix string
-	// Replicas is how many nodes hold the stream. Zero means 3 on an
-	// embedded node with at least 3 routes, else 1. R3 tolerates one node
-	// down: a quorum of 2 acknowledges each append.
+	// Replicas is how many nodes hold the stream, 1 to 5. R3 tolerates
+	// one node down: a quorum of 2 acknowledges each append. Zero means
+	// the existing stream's count; for a new stream, 3 on an embedded
+	// node with at least 3 routes or through URL to a clustered NATS,
+	// else 1 (a lone server holds one copy only). A start never lowers
+	// an existing stream's replicas: a count below them is refused
+	// (ErrInvalidConfig); one above them raises them.
 	Replicas int
 	// Duplicates is the window in which a record appended again with the
 	// same ID is dropped as a duplicate (and acknowledged with its first
@@ -44,18 +49,12 @@ type StreamConfig struct {
 	CheckpointBucket string
 }
 
-func (c *StreamConfig) setDefaults(n *Node) error {
+func (c *StreamConfig) setDefaults() error {
 	if c.Name == "" {
 		c.Name = "EVENTARA"
 	}
 	if c.Prefix == "" {
 		c.Prefix = "eventara"
-	}
-	if c.Replicas == 0 {
-		c.Replicas = 1
-		if n.srv != nil && len(n.cfg.Routes) >= 3 {
-			c.Replicas = 3
-		}
 	}
 	if c.Duplicates == 0 {
 		c.Duplicates = 2 * time.Minute
@@ -75,7 +74,7 @@ func (c *StreamConfig) setDefaults(n *Node) error {
 	case c.Prefix != strings.TrimSpace(c.Prefix) || strings.ContainsAny(c.Prefix, " *>") ||
 		strings.HasPrefix(c.Prefix, ".") || strings.HasSuffix(c.Prefix, "."):
 		return fmt.Errorf("%w: subject Prefix %q", ErrInvalidConfig, c.Prefix)
-	case c.Replicas < 1 || c.Replicas > 5:
+	case c.Replicas < 0 || c.Replicas > 5:
 		return fmt.Errorf("%w: Replicas %d (1 to 5)", ErrInvalidConfig, c.Replicas)
 	case c.Duplicates < 100*time.Millisecond:
 		return fmt.Errorf("%w: Duplicates %s (at least 100ms)", ErrInvalidConfig, c.Duplicates)
@@ -111,7 +110,7 @@ type Stream struct {
 // keeps one. Each JetStream call has its own OpTimeout and is retried, up
 // to ReadyTimeout or the end of ctx (ErrNotReady).
 func (n *Node) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
-	if err := cfg.setDefaults(n); err != nil {
+	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
 	if n.nc.IsClosed() {
@@ -121,9 +120,15 @@ func (n *Node) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 		events: cfg.Prefix + ".events", tick: cfg.Prefix + ".tick", schedule: cfg.Prefix + ".tick.schedule"}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.ReadyTimeout)
 	defer cancel()
-	jcfg := s.jetstreamConfig()
 	err := n.retry(ctx, "stream "+cfg.Name, func(ctx context.Context) error {
-		_, err := n.js.CreateOrUpdateStream(ctx, jcfg)
+		have, err := s.existingReplicas(ctx)
+		if err != nil {
+			return err
+		}
+		if s.cfg.Replicas, err = n.replicas(cfg, have); err != nil {
+			return err
+		}
+		_, err = n.js.CreateOrUpdateStream(ctx, s.jetstreamConfig())
 		if err != nil && isPermanent(err) {
 			return fmt.Errorf("%w: stream %s: %v", ErrInvalidConfig, cfg.Name, err)
 		}
@@ -148,6 +153,38 @@ func (n *Node) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 		return nil, fmt.Errorf("open stream %s: %w", cfg.Name, err)
 	}
 	return s, nil
+}
+
+// existingReplicas is the stream's replica count, 0 when there is no
+// stream yet.
+func (s *Stream) existingReplicas(ctx context.Context) (int, error) {
+	js, err := s.node.js.Stream(ctx, s.cfg.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return js.CachedInfo().Config.Replicas, nil
+}
+
+// replicas is the replica count a start gives the stream, whose current
+// count is have (0: no stream): StreamConfig.Replicas, its default when
+// zero, never fewer than have.
+func (n *Node) replicas(cfg StreamConfig, have int) (int, error) {
+	switch {
+	case cfg.Replicas == 0 && have > 0:
+		return have, nil
+	case cfg.Replicas == 0 && (n.srv != nil && len(n.cfg.Routes) >= 3 || n.srv == nil && n.nc.ConnectedClusterName() != ""):
+		return 3, nil
+	case cfg.Replicas == 0:
+		return 1, nil
+	case cfg.Replicas < have:
+		return 0, fmt.Errorf("%w: stream %s has %d replicas and this node asks for %d: a start never lowers them "+
+			"(ask for %d or more, or leave the count to the stream; to lower it on purpose, edit the stream with the nats CLI)",
+			ErrInvalidConfig, cfg.Name, have, cfg.Replicas, have)
+	}
+	return cfg.Replicas, nil
 }
 
 func (s *Stream) jetstreamConfig() jetstream.StreamConfig {

@@ -19,10 +19,30 @@ import (
 // for the ticks both push, healthy, no retention gap, and its health
 // says which checkpoint it started from. The retention is 20 s (the
 // least the flags allow is the 10 s duplicate window; shared checkpoints
-// then go out every 5 s, a quarter of it).
+// then go out every 5 s, a quarter of it). A rule and a webhook channel
+// made through node 1 before, and the alert the rule fired and whose
+// notification was sent, are on the joiner as on the others (the same
+// lists, IDs and states: from the shared checkpoint, as the stream no
+// longer holds them), and the receiver never gets that notification
+// again.
 func TestClusterLateJoiner(t *testing.T) {
 	const retention = 20 * time.Second
 	c := startCluster(t, 3, "--retention", retention.String(), "--cluster-duplicate-window", "10s")
+	hook := newReceiver(t)
+	code, ch := postJSON(t, c.nodes[0].url("/api/v1/notifications/channels"), `{"channelType":"WEBHOOK","name":"ops-hook",
+		"config":{"url":"`+hook.URL+`/alerts","signingSecret":"`+hookSecret+`"}}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create channel through node 1: %d %v", code, ch)
+	}
+	code, rule := postJSON(t, c.nodes[0].url("/api/v1/rules"), `{"name":"any source","ruleType":"THRESHOLD","severity":"WARNING",
+		"notificationChannels":["ops-hook"],"ruleConfig":{"metricType":"UNIQUE_SOURCES","condition":"GREATER_THAN","thresholdValue":0}}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create rule through node 1: %d %v", code, rule)
+	}
+	ruleID := rule["id"].(string)
+	if code, r := postJSON(t, c.nodes[0].url("/api/v1/rules/"+ruleID+"/enable"), ``); code != http.StatusOK || r["status"] != "ACTIVE" {
+		t.Fatalf("enable through node 1: %d %v", code, r)
+	}
 	in := &ingester{}
 	for i := range 60 {
 		in.post(t, c.nodes[i%3], i)
@@ -36,8 +56,27 @@ func TestClusterLateJoiner(t *testing.T) {
 	for _, s := range c.nodes {
 		s.waitTotal(t, float64(acked))
 	}
+	alertID := ruleID + "-1"
+	firing := alertID + ":firing"
+	hook.waitProcessed(t, firing)
+	sentEverywhere := func(nodes []*server) {
+		t.Helper()
+		testutil.WaitFor(t, testutil.Patience, "every node's delivery log says SENT", func() error {
+			for _, s := range nodes {
+				if got := logStatuses(t, s, alertID); got != "WEBHOOK/FIRING/SENT" {
+					return fmt.Errorf("%s: %q", s.addr, got)
+				}
+			}
+			return nil
+		})
+	}
+	sentEverywhere(c.nodes)
+	alerting := []string{"/api/v1/rules", "/api/v1/rules/" + ruleID, "/api/v1/notifications/channels", "/api/v1/alerts", "/api/v1/alerts/" + alertID}
+	for _, p := range alerting {
+		sameOnEvery(t, c, p, nil)
+	}
 	_, h := c.nodes[0].health(t)
-	lastRecord, _ := path(h, "cluster.streamSeq").(float64)
+	lastRecord, _ := path(h, "cluster.streamSeq").(float64) // past the rule's, the channel's and the delivery's notes
 
 	// Node 3 is lost with its disk.
 	joiner := c.nodes[2]
@@ -70,7 +109,7 @@ func TestClusterLateJoiner(t *testing.T) {
 		}
 	})
 	joiner.waitHealthy(t)
-	code, h := joiner.health(t)
+	code, h = joiner.health(t)
 	from, _ := path(h, "cluster.startedFrom").(map[string]any)
 	if code != http.StatusOK || from == nil || path(h, "cluster.retentionGap") != nil {
 		t.Fatalf("joiner health %d: startedFrom %v, retentionGap %v\n%s", code, from, path(h, "cluster.retentionGap"), joiner.logs)
@@ -87,6 +126,22 @@ func TestClusterLateJoiner(t *testing.T) {
 	if age, ok := joiner.promSum(t, "eventara_cluster_shared_checkpoint_age_seconds"); !ok || age < 0 || age > retention.Seconds() {
 		t.Fatalf("eventara_cluster_shared_checkpoint_age_seconds = %v (present %v)", age, ok)
 	}
+	if w := path(h, "cluster.joinWarning"); w != nil {
+		t.Fatalf("join warning: %v", w)
+	}
+	if !strings.Contains(joiner.logs.String(), "rules, alerts and notification channels installed from the shared checkpoint") {
+		t.Fatalf("the joiner's log does not say it installed the rules:\n%s", joiner.logs)
+	}
+	for _, p := range alerting {
+		sameOnEvery(t, c, p, nil)
+	}
+	sameOnEvery(t, c, "/api/v1/alerts/"+alertID, func(a map[string]any) error {
+		if a["status"] != "FIRING" || a["ruleId"] != ruleID {
+			return fmt.Errorf("alert %v", a)
+		}
+		return nil
+	})
+	sentEverywhere([]*server{joiner})
 
 	// Live: the same bodies for the same ticks on an old node and the
 	// joiner, while events come through both.
@@ -110,5 +165,10 @@ func TestClusterLateJoiner(t *testing.T) {
 	})
 	if code, h := joiner.health(t); code != http.StatusOK || path(h, "cluster.retentionGap") != nil {
 		t.Fatalf("joiner health %d, retention gap %v", code, path(h, "cluster.retentionGap"))
+	}
+	// Whichever node delivers, the joiner included, the firing went out
+	// once, before the wipe.
+	if _, n := hook.got(firing); n != 1 {
+		t.Fatalf("%d POSTs of %s; want 1", n, firing)
 	}
 }

@@ -31,8 +31,9 @@ type clusterJSON struct {
 	FirstSeq     uint64            `json:"firstSeq"`
 	RetentionGap string            `json:"retentionGap,omitempty"`
 	ApplyError   string            `json:"applyError,omitempty"`
-	// StartedFrom and SharedCheckpoint: see actors.ClusterHealth.
+	// StartedFrom, JoinWarning and SharedCheckpoint: see actors.ClusterHealth.
 	StartedFrom           *sharedCheckpointJSON `json:"startedFrom,omitempty"`
+	JoinWarning           string                `json:"joinWarning,omitempty"`
 	SharedCheckpoint      *sharedCheckpointJSON `json:"sharedCheckpoint,omitempty"`
 	SharedCheckpointError string                `json:"sharedCheckpointError,omitempty"`
 }
@@ -63,7 +64,7 @@ func clusterView(h *actors.ClusterHealth) *clusterJSON {
 	v := &clusterJSON{Node: h.Node, Leader: h.Leader, Quorum: h.Quorum, Consuming: h.Consuming, PeersSeen: h.Peers,
 		AppliedSeq: h.Applied, StreamSeq: h.Last, Lag: h.Lag, InfoAgeMs: h.InfoAge.Milliseconds(), InfoError: h.InfoError,
 		FirstSeq: h.First, RetentionGap: h.RetentionGap, ApplyError: h.ApplyError, Nodes: make([]clusterNodeJSON, len(h.Nodes)),
-		StartedFrom: sharedCheckpointView(h.StartedFrom), SharedCheckpoint: sharedCheckpointView(h.Shared),
+		StartedFrom: sharedCheckpointView(h.StartedFrom), JoinWarning: h.JoinWarning, SharedCheckpoint: sharedCheckpointView(h.Shared),
 		SharedCheckpointError: h.SharedError}
 	if v.SharedCheckpoint != nil {
 		age := h.SharedAge.Milliseconds()

@@ -40,7 +40,7 @@ func startCluster(cfg *config, log zerolog.Logger) (*clusterNode, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start cluster node %s: %w", cc.Node, err)
 	}
-	stream, err := node.Stream(ctx, cluster.StreamConfig{MaxAge: cfg.Retention, Duplicates: cc.Duplicates})
+	stream, err := node.Stream(ctx, cluster.StreamConfig{MaxAge: cfg.Retention, Duplicates: cc.Duplicates, Replicas: cc.Replicas})
 	if err != nil {
 		node.Shutdown()
 		return nil, fmt.Errorf("open the cluster stream: %w", err)

@@ -27,6 +27,8 @@ type clusterConfig struct {
 	// actors.ClusterConfig.SharedCheckpointInterval).
 	Duplicates     time.Duration
 	SharedInterval time.Duration
+	// Replicas is --cluster-replicas (0: cluster.StreamConfig's default).
+	Replicas int
 }
 
 func init() { extraFlags = append(extraFlags, registerClusterFlags) }
@@ -41,6 +43,7 @@ func registerClusterFlags(fs *flagSet, c *config) {
 	fs.String(&cc.URL, "nats-url", "", "cluster mode on an existing NATS deployment (JetStream on): its URL(s), comma-separated; Eventara then starts no NATS server of its own")
 	fs.Duration(&cc.Duplicates, "cluster-duplicate-window", 2*time.Minute, "cluster mode: how long the stream remembers a stored event's id, so that a publish retried within it (the node retries for up to 10s) or a racing Idempotency-Key claim is stored once; each id in the window costs the NATS server about 140 bytes; 10s to --retention")
 	fs.Duration(&cc.SharedInterval, "shared-checkpoint-interval", 0, "cluster mode: the least time between two shared checkpoints this node publishes (its metrics state, uploaded to the cluster, for a node that joins after the stream's --retention); 0 means a quarter of --retention, at most 5m; at most half of --retention")
+	fs.Int(&cc.Replicas, "cluster-replicas", 0, "cluster mode: how many NATS servers hold the stream, 1 to 5 (3 survives one down); 0 means the existing stream's count, and for a new stream 3 (1 on a cluster of one or a lone NATS server); a start never lowers an existing stream's count: a lower one is refused")
 	fs.String(&cc.Sync, "cluster-sync", "always", "cluster mode: when the embedded NATS fsyncs the stream: always (an acknowledged event is on disk on a quorum) or an interval such as 1s (faster; a crash of a quorum of machines within it loses acknowledged events)")
 }
 
@@ -82,10 +85,13 @@ func (c *clusterConfig) validate() error {
 		}
 	}
 	if !c.enabled() {
-		if c.Peers != "" || c.Node != "" || c.Client != "" || c.Sync != "always" {
-			return fmt.Errorf("--cluster-peers, --node-name, --nats-listen and --cluster-sync need cluster mode: give --cluster-listen (embedded NATS) or --nats-url (an existing one)")
+		if c.Peers != "" || c.Node != "" || c.Client != "" || c.Sync != "always" || c.Replicas != 0 {
+			return fmt.Errorf("--cluster-peers, --node-name, --nats-listen, --cluster-sync and --cluster-replicas need cluster mode: give --cluster-listen (embedded NATS) or --nats-url (an existing one)")
 		}
 		return nil
+	}
+	if c.Replicas < 0 || c.Replicas > 5 {
+		return fmt.Errorf("--cluster-replicas %d: from 1 to 5 (0: the stream's own count, or 3 for a new stream)", c.Replicas)
 	}
 	if c.Node == "" {
 		return fmt.Errorf("--node-name is required in cluster mode: a name unique in the cluster that stays the same across restarts")
@@ -122,6 +128,9 @@ func (c *clusterConfig) validate() error {
 	}
 	if len(c.PeerList) == 2 {
 		return fmt.Errorf("--cluster-peers lists 2 nodes: a replicated stream needs a majority, so 2 nodes survive no failure; use 3 (or 5), or 1 for a cluster of one")
+	}
+	if c.Replicas > len(c.PeerList) {
+		return fmt.Errorf("--cluster-replicas %d: --cluster-peers lists %d nodes, and each replica needs a node of its own", c.Replicas, len(c.PeerList))
 	}
 	return nil
 }

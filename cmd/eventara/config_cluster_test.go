@@ -43,6 +43,17 @@ func TestClusterFlags(t *testing.T) {
 		{"duplicate window too short", []string{"--node-name", "n1", "--nats-url", "nats://x:4222", "--cluster-duplicate-window", "1s"}, nil, nil, "at least 10s"},
 		{"shared interval past half the retention", []string{"--node-name", "n1", "--nats-url", "nats://x:4222", "--retention", "1h",
 			"--shared-checkpoint-interval", "31m"}, nil, nil, "half of --retention"},
+		{"replicas through a URL", []string{"--node-name", "n1", "--nats-url", "nats://x:4222", "--cluster-replicas", "5"}, nil,
+			func(c *clusterConfig) bool { return c.Replicas == 5 }, ""},
+		{"replicas default", []string{"--node-name", "n1", "--nats-url", "nats://x:4222"}, nil,
+			func(c *clusterConfig) bool { return c.Replicas == 0 }, ""},
+		{"replicas env twin", []string{"--node-name", "n1", "--cluster-listen", "127.0.0.1:6221", "--cluster-peers", peers},
+			map[string]string{"EVENTARA_CLUSTER_REPLICAS": "1"}, func(c *clusterConfig) bool { return c.Replicas == 1 }, ""},
+		{"replicas past the peers", []string{"--node-name", "n1", "--cluster-listen", "127.0.0.1:6221", "--cluster-peers", peers,
+			"--cluster-replicas", "5"}, nil, nil, "lists 3 nodes"},
+		{"replicas out of range", []string{"--node-name", "n1", "--nats-url", "nats://x:4222", "--cluster-replicas", "7"}, nil, nil, "from 1 to 5"},
+		{"negative replicas", []string{"--node-name", "n1", "--nats-url", "nats://x:4222", "--cluster-replicas", "-1"}, nil, nil, "from 1 to 5"},
+		{"replicas without cluster mode", []string{"--cluster-replicas", "3"}, nil, nil, "need cluster mode"},
 		{"shared interval without cluster mode", []string{"--shared-checkpoint-interval", "1m"}, nil, nil, "need cluster mode"},
 	}
 	for _, c := range cases {
