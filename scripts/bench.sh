@@ -56,6 +56,12 @@ if [[ $WHAT == trivial || $WHAT == compare ]]; then
   # the first is the waiting alone.
   echo "== trivial, waiting ${TRIVIAL_DELAY:-2ms} before each answer (not Eventara)"
   trivial_ingest --delay "${TRIVIAL_DELAY:-2ms}"
+  # The same handler storing each event in an append-only file and
+  # answering once it is fdatasynced (group commit, as Eventara's journal):
+  # the floor of an ingest whose every 202 is synced, on this disk.
+  echo "== trivial, each event appended to a file and fdatasynced before the answer, by group commit (not Eventara)"
+  f=$(mktemp -d)/events.log
+  trivial_ingest --fsync "$f"
 fi
 
 if [[ $WHAT == ingest || $WHAT == compare || $WHAT == all ]]; then
