@@ -73,6 +73,9 @@ defaults
   timeout client 60s
   timeout server 60s
   timeout tunnel 1h
+  # A health check answered late on a busy machine is not a failed one:
+  # without this the whole check must be answered within inter (1 s).
+  timeout check 5s
   option http-server-close
   # A connection refused by a node that died (or restarts) between two
   # health checks is tried again on another: requests do not fail for the
