@@ -46,6 +46,29 @@ wait_health() { # url what
   return 1
 }
 
+# lb_sees_up DIR: wait until the balancer's checks have marked every
+# running node UP in both backends. A node the balancer still counts down
+# (its first checks ran before it listened) would come up later and
+# remap the SockJS sessions hashed meanwhile: their next request would
+# meet a node without the session.
+lb_sees_up() {
+  local dir=$1 want csv i ok
+  for _ in $(seq 1 300); do
+    csv=$(curl -fs --max-time 2 --unix-socket "$dir/lb-stats.sock" 'http://lb/;csv' 2>/dev/null) || csv=
+    ok=1
+    for i in 1 2 3; do
+      alive "$dir/node$i.pid" || continue
+      for want in nodes sessions; do
+        printf '%s\n' "$csv" | awk -F, -v b="$want" -v s="node$i" '$1==b && $2==s && $18 ~ /^UP/ {f=1} END {exit !f}' || ok=
+      done
+    done
+    [ -n "$ok" ] && [ -n "$csv" ] && return 0
+    sleep 0.2
+  done
+  echo "cluster.sh: the balancer does not see every running node up (curl --unix-socket $dir/lb-stats.sock 'http://lb/;csv')" >&2
+  return 1
+}
+
 up() {
   local dir=$1 port=$2
   [ -x "$haproxy" ] || { echo "cluster.sh: haproxy is required (apt-get install -y haproxy; or set HAPROXY)" >&2; exit 1; }
@@ -82,6 +105,12 @@ defaults
   # up to three seconds (fall 3, inter 1s) before the check marks it down.
   retries 3
   option redispatch 1
+# The balancer's own view of the nodes, for up (lb_sees_up) and for a
+# curious user: curl --unix-socket DIR/lb-stats.sock 'http://lb/;csv'
+frontend stats
+  bind unix@$dir/lb-stats.sock mode 600
+  stats enable
+  stats uri /
 frontend eventara
   bind 127.0.0.1:$port
   acl sockjs_session path_reg ^/ws/[^/]+/[^/]+/
@@ -119,6 +148,7 @@ CFG
       wait_health "http://127.0.0.1:$((port + p))/api/v1/events/health" "node$p (log: $dir/node$p.log)"
     fi
   done
+  lb_sees_up "$dir"
   echo "cluster up: http://127.0.0.1:$port (nodes on $((port + 1))-$((port + 3)), data in $dir)"
 }
 
