@@ -45,13 +45,19 @@ type clusterSystem struct {
 	j   *journal.Journal
 }
 
-func startClusterSystem(t *testing.T, cc *ClusterConfig, dir string) *clusterSystem {
+// startClusterSystem starts a System in cluster mode cc on its own
+// journal in dir, its Config changed by opts; it is stopped at the end of t.
+func startClusterSystem(t *testing.T, cc *ClusterConfig, dir string, opts ...func(*Config)) *clusterSystem {
 	t.Helper()
 	j, err := journal.Open(journal.Config{Dir: dir, Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys, err := Start(Config{Log: zerolog.Nop(), Journal: j, Cluster: cc})
+	cfg := Config{Log: zerolog.Nop(), Journal: j, Cluster: cc}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	sys, err := Start(cfg)
 	if err != nil {
 		j.Close()
 		t.Fatal(err)

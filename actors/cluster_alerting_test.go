@@ -38,26 +38,10 @@ func (d *deliverer) set(name string) { d.name.Store(name) }
 // configuration.
 func startNode(t *testing.T, cc *ClusterConfig, name string, d *deliverer, dir string, opts ...func(*Config)) *clusterSystem {
 	t.Helper()
-	j, err := journal.Open(journal.Config{Dir: dir, Log: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := *cc
 	c.name = name
 	c.owner = func() bool { return d.name.Load() == name }
-	cfg := Config{Log: zerolog.Nop(), Journal: j, Cluster: &c}
-	notifierConfig(&cfg)
-	for _, o := range opts {
-		o(&cfg)
-	}
-	sys, err := Start(cfg)
-	if err != nil {
-		j.Close()
-		t.Fatal(err)
-	}
-	cs := &clusterSystem{sys: sys, j: j}
-	t.Cleanup(cs.stop)
-	return cs
+	return startClusterSystem(t, &c, dir, append([]func(*Config){notifierConfig}, opts...)...)
 }
 
 // rulesState is the node's whole alerting state as bytes (equal stores

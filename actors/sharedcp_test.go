@@ -43,18 +43,7 @@ func startShortStream(t *testing.T, maxAge time.Duration) *ClusterConfig {
 // checkpointing every 200 ms.
 func startCheckpointingNode(t *testing.T, cc ClusterConfig, dir string) *clusterSystem {
 	t.Helper()
-	j, err := journal.Open(journal.Config{Dir: dir, Log: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sys, err := Start(Config{Log: zerolog.Nop(), Journal: j, Cluster: &cc, CheckpointInterval: 200 * time.Millisecond})
-	if err != nil {
-		j.Close()
-		t.Fatal(err)
-	}
-	cs := &clusterSystem{sys: sys, j: j}
-	t.Cleanup(cs.stop)
-	return cs
+	return startClusterSystem(t, &cc, dir, func(cfg *Config) { cfg.CheckpointInterval = 200 * time.Millisecond })
 }
 
 // waitRetained waits until the stream's retention has removed every

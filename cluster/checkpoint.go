@@ -417,11 +417,8 @@ func (s *Stream) LatestSharedCheckpoint(ctx context.Context, minSeq uint64) (cp 
 // it can go on from the stream; one that did not has lost records.
 // (StreamInfo.FirstSeq cannot tell: the schedule sits before them all.)
 func (s *Stream) FirstRetained(ctx context.Context) (uint64, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.node.cfg.OpTimeout)
-		defer cancel()
-	}
+	ctx, cancel := s.node.opContext(ctx)
+	defer cancel()
 	js, err := s.node.js.Stream(ctx, s.cfg.Name)
 	if err != nil {
 		return 0, fmt.Errorf("stream %s first retained: %w", s.cfg.Name, err)

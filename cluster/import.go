@@ -26,8 +26,7 @@ func (n *Node) OpenStream(ctx context.Context, cfg StreamConfig) (*Stream, error
 	if n.nc.IsClosed() {
 		return nil, ErrClosed
 	}
-	s := &Stream{node: n, cfg: cfg,
-		events: cfg.Prefix + ".events", tick: cfg.Prefix + ".tick", schedule: cfg.Prefix + ".tick.schedule"}
+	s := newStream(n, cfg)
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.ReadyTimeout)
 	defer cancel()
 	var info *jetstream.StreamInfo

@@ -103,8 +103,24 @@ type Stream struct {
 	scheduleSeq atomic.Uint64
 }
 
+// newStream is the Stream cfg names on n, its subjects under cfg.Prefix.
+func newStream(n *Node, cfg StreamConfig) *Stream {
+	return &Stream{node: n, cfg: cfg,
+		events: cfg.Prefix + ".events", tick: cfg.Prefix + ".tick", schedule: cfg.Prefix + ".tick.schedule"}
+}
+
+// opContext is ctx bounded by the node's OpTimeout when it has no deadline
+// of its own.
+func (n *Node) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, n.cfg.OpTimeout)
+}
+
 // Stream creates the stream, or updates it to cfg, and makes sure its tick
-// schedule and its shared checkpoints' bucket are there; it returns once the stream has a leader. Every node
+// schedule and its shared checkpoints' bucket are there; it returns once
+// the stream has a leader. Every node
 // calls it at start, concurrently: creation is idempotent, and the
 // schedule is published under a fixed message ID, so the duplicate window
 // keeps one. Each JetStream call has its own OpTimeout and is retried, up
@@ -116,8 +132,7 @@ func (n *Node) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 	if n.nc.IsClosed() {
 		return nil, ErrClosed
 	}
-	s := &Stream{node: n, cfg: cfg,
-		events: cfg.Prefix + ".events", tick: cfg.Prefix + ".tick", schedule: cfg.Prefix + ".tick.schedule"}
+	s := newStream(n, cfg)
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.ReadyTimeout)
 	defer cancel()
 	err := n.retry(ctx, "stream "+cfg.Name, func(ctx context.Context) error {
@@ -283,11 +298,8 @@ type Replica struct {
 // deadline, or the node's OpTimeout if ctx has none) while there is no
 // leader.
 func (s *Stream) Info(ctx context.Context) (StreamInfo, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.node.cfg.OpTimeout)
-		defer cancel()
-	}
+	ctx, cancel := s.node.opContext(ctx)
+	defer cancel()
 	js, err := s.node.js.Stream(ctx, s.cfg.Name)
 	if err != nil {
 		return StreamInfo{}, fmt.Errorf("stream %s info: %w", s.cfg.Name, err)
